@@ -1,0 +1,466 @@
+//! One worker's executor: the task slab, the run queue, and the wake paths.
+//!
+//! asyncio's loop keeps a deque of ready callbacks (`_ready`) and runs them in
+//! `_run_once`. tempo's [`Executor`] keeps a deque of ready *tasks* and polls them in
+//! [`Executor::run_ready`]. A task gets back on the deque when its waker is woken:
+//!
+//! - on this worker's thread, [`wake`] finds the worker through a thread-local and pushes
+//!   the task directly: no lock, no atomic read-modify-write, no allocation;
+//! - from any other thread, the wake goes through the worker's channel (see
+//!   [`registry`](crate::registry)) and is applied by [`Executor::drain_remote`].
+//!
+//! The executor does not decide when to sleep: the runtime's loop calls `run_ready`, then
+//! `drain_remote`, then lets the reactor wait for I/O, over and over.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::ptr;
+use std::sync::Arc;
+use std::task::{Context, Waker};
+
+use crossbeam_channel::Receiver;
+use slab::Slab;
+
+use crate::coop;
+use crate::join::JoinHandle;
+use crate::registry::{self, Message, Remote, Unbound};
+use crate::task::TaskId;
+use crate::task::raw::RawTask;
+use crate::waker::{MAIN_SLOT, MAX_TASKS, WakeRef};
+
+thread_local! {
+    /// The worker running on this thread, if any. Set by [`Executor::enter`].
+    static CURRENT: Cell<*const Local> = const { Cell::new(ptr::null()) };
+}
+
+/// A worker's executor state. Owned by one thread: every field is touched only there.
+pub(crate) struct Local {
+    /// This worker's index in the registry; the `worker` part of its wakers.
+    index: usize,
+    /// Every live task. The key is the task's slot.
+    tasks: RefCell<Slab<RawTask>>,
+    /// Tasks ready to be polled, in wake order. Each at most once (rule 7 in `task`).
+    queue: RefCell<VecDeque<RawTask>>,
+    /// The generation the next spawned task gets.
+    next_generation: Cell<u32>,
+    /// The `block_on` future was woken.
+    main_woken: Cell<bool>,
+    /// Shutting down: new tasks are cancelled at once.
+    closed: Cell<bool>,
+    /// The task being polled right now.
+    current_task: Cell<Option<TaskId>>,
+    /// The half of the worker other threads use.
+    remote: Arc<Remote>,
+    /// Wakes and spawns from other threads.
+    rx: Receiver<Message>,
+}
+
+/// The executor of one worker: a slab of tasks and the queue of those ready to run.
+///
+/// It is `!Send`: the tasks it holds may be `!Send` (see [`spawn_local`]), so it stays on
+/// the thread that created it. Other threads reach it through a [`Spawner`] or a waker.
+pub struct Executor {
+    /// Boxed so that its address, stored in `CURRENT` while entered, never moves.
+    local: Box<Local>,
+}
+
+/// Restores the previous current worker when dropped. Returned by [`Executor::enter`].
+#[must_use = "the executor is current only while the guard lives"]
+pub struct Enter<'a> {
+    previous: *const Local,
+    _executor: &'a Executor,
+}
+
+impl Drop for Enter<'_> {
+    fn drop(&mut self) {
+        CURRENT.set(self.previous);
+    }
+}
+
+impl Executor {
+    /// A new executor. `unpark` is called (from any thread) when another thread has sent
+    /// this worker a wake or a task while it may be asleep; it must interrupt that sleep.
+    pub fn new(unpark: impl Fn() + Send + Sync + 'static) -> Executor {
+        let (remote, rx) = Remote::new(Box::new(unpark));
+        let (index, next_generation) = registry::register(remote.clone());
+        Executor {
+            local: Box::new(Local {
+                index,
+                tasks: RefCell::new(Slab::with_capacity(64)),
+                queue: RefCell::new(VecDeque::with_capacity(64)),
+                next_generation: Cell::new(next_generation),
+                main_woken: Cell::new(false),
+                closed: Cell::new(false),
+                current_task: Cell::new(None),
+                remote,
+                rx,
+            }),
+        }
+    }
+
+    /// This worker's index: the `worker` in its wakers.
+    pub fn worker_index(&self) -> usize {
+        self.local.index
+    }
+
+    /// Make this the current worker of this thread, so that [`spawn`] and local wakes find
+    /// it, until the guard is dropped.
+    pub fn enter(&self) -> Enter<'_> {
+        let previous = CURRENT.replace(&*self.local);
+        Enter {
+            previous,
+            _executor: self,
+        }
+    }
+
+    /// True if this executor is the current one on this thread.
+    pub fn is_current(&self) -> bool {
+        ptr::eq(CURRENT.get(), &*self.local)
+    }
+
+    /// Spawn a task on this worker. The future may be `!Send`: it never leaves this thread.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.local.spawn(future)
+    }
+
+    /// A handle other threads can use to spawn `Send` futures onto this worker.
+    pub fn spawner(&self) -> Spawner {
+        Spawner {
+            index: self.local.index,
+            remote: self.local.remote.clone(),
+        }
+    }
+
+    /// Poll up to `max` ready tasks, in queue order. Returns how many were polled.
+    pub fn run_ready(&self, max: usize) -> usize {
+        let mut polled = 0;
+        while polled < max {
+            let Some(task) = self.local.queue.borrow_mut().pop_front() else {
+                break;
+            };
+            polled += 1;
+            self.local.run(task);
+        }
+        polled
+    }
+
+    /// Apply wakes and spawns sent from other threads. Returns how many messages there were.
+    /// Costs one atomic load when there are none.
+    pub fn drain_remote(&self) -> usize {
+        if !self.local.remote.take_notified() {
+            return 0;
+        }
+        let mut n = 0;
+        while let Ok(msg) = self.local.rx.try_recv() {
+            n += 1;
+            match msg {
+                Message::Wake(id) => self.local.wake(id),
+                Message::Spawn(task) => self.local.adopt(task),
+            }
+        }
+        n
+    }
+
+    /// True if a task, or the `block_on` future, is waiting to be polled.
+    pub fn has_ready(&self) -> bool {
+        self.local.main_woken.get() || !self.local.queue.borrow().is_empty()
+    }
+
+    /// The waker for the future the runtime's `block_on` polls, which is not a task.
+    pub fn main_waker(&self) -> Waker {
+        WakeRef {
+            worker: self.local.index,
+            task: TaskId {
+                slot: MAIN_SLOT,
+                generation: 0,
+            },
+        }
+        .into_waker()
+    }
+
+    /// True (once) if the `block_on` future was woken since the last call.
+    pub fn take_main_woken(&self) -> bool {
+        self.local.main_woken.replace(false)
+    }
+
+    /// How many tasks are alive on this worker (spawned and not yet finished).
+    pub fn live_tasks(&self) -> usize {
+        self.local.tasks.borrow().len()
+    }
+
+    /// Cancel every task: drop each future here, on its own thread, and complete its
+    /// JoinHandle with `Cancelled`. Tasks spawned from those destructors are cancelled too.
+    /// Afterwards the executor accepts no new tasks.
+    pub fn shutdown(&self) {
+        let _enter = self.enter();
+        self.local.closed.set(true);
+        loop {
+            // Tasks sent from other threads are cancelled by `Unbound`'s drop.
+            while self.local.rx.try_recv().is_ok() {}
+            let tasks: Vec<RawTask> = self.local.tasks.borrow_mut().drain().collect();
+            self.local.queue.borrow_mut().clear();
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                // SAFETY: we are the owner (rule 3), the task is not complete (complete
+                // tasks leave the slab), and the slab's reference is the executor's.
+                unsafe {
+                    task.cancel();
+                    task.complete();
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        self.shutdown();
+        registry::unregister(self.local.index, self.local.next_generation.get());
+    }
+}
+
+impl Local {
+    #[track_caller]
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        if self.closed.get() {
+            let task = RawTask::new(future, None);
+            // SAFETY: a brand-new task on its owner's thread; `complete` takes the
+            // executor's reference and the JoinHandle keeps the other.
+            unsafe {
+                task.cancel();
+                task.complete();
+            }
+            return JoinHandle::new(task);
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let id = self.next_id(entry.key());
+        let task = RawTask::new(
+            future,
+            Some(WakeRef {
+                worker: self.index,
+                task: id,
+            }),
+        );
+        entry.insert(task);
+        drop(tasks);
+        self.schedule(task);
+        JoinHandle::new(task)
+    }
+
+    /// Place a task sent from another thread into the slab and schedule it.
+    fn adopt(&self, unbound: Unbound) {
+        if self.closed.get() {
+            return; // dropping `unbound` cancels it
+        }
+        let task = unbound.into_raw();
+        let id = {
+            let mut tasks = self.tasks.borrow_mut();
+            let entry = tasks.vacant_entry();
+            let id = self.next_id(entry.key());
+            entry.insert(task);
+            id
+        };
+        task.bind(WakeRef {
+            worker: self.index,
+            task: id,
+        });
+        self.schedule(task);
+    }
+
+    fn next_id(&self, slot: usize) -> TaskId {
+        assert!(
+            slot < MAX_TASKS,
+            "tempo: more than {MAX_TASKS} tasks alive on one worker"
+        );
+        let generation = self.next_generation.get();
+        self.next_generation.set(generation.wrapping_add(1));
+        TaskId {
+            slot: slot as u32,
+            generation,
+        }
+    }
+
+    /// Put a live task on the run queue unless it is already there (rule 7).
+    fn schedule(&self, task: RawTask) {
+        let header = task.header();
+        if !header.queued.replace(true) {
+            self.queue.borrow_mut().push_back(task);
+        }
+    }
+
+    /// A wake for a task of this worker. A finished task or a reused slot is ignored.
+    fn wake(&self, id: TaskId) {
+        if id.slot == MAIN_SLOT {
+            self.main_woken.set(true);
+            return;
+        }
+        let task = match self.tasks.borrow().get(id.slot as usize) {
+            Some(&task) if task.id() == id => task,
+            _ => return,
+        };
+        self.schedule(task);
+    }
+
+    /// Poll one task popped from the run queue, and retire it if it finished.
+    fn run(&self, task: RawTask) {
+        let header = task.header();
+        header.queued.set(false);
+        let finished = if header.state.load().is_cancelled() {
+            // SAFETY: we are the owner and the task is not complete (rule 3).
+            unsafe { task.cancel() };
+            true
+        } else {
+            let r = task.wake_ref();
+            let waker = r.into_waker();
+            let mut cx = Context::from_waker(&waker);
+            self.current_task.set(Some(r.task));
+            // SAFETY: as above.
+            let finished = coop::with_budget(|| unsafe { task.poll(&mut cx) });
+            self.current_task.set(None);
+            finished
+        };
+        if finished {
+            self.tasks.borrow_mut().remove(task.id().slot as usize);
+            // SAFETY: the stage is Finished, we are the owner, and the slab's reference —
+            // just removed — is the executor's.
+            unsafe { task.complete() };
+        }
+    }
+}
+
+/// Runs `f` with this thread's current worker, if there is one.
+fn with_current<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
+    let local = CURRENT.get();
+    // SAFETY: CURRENT is non-null only while an `Enter` guard borrows the Executor that
+    // owns this Local (boxed, so its address is stable), on this thread.
+    f(unsafe { local.as_ref() })
+}
+
+/// Wake the task `r` names, from whatever thread this is.
+pub(crate) fn wake(r: WakeRef) {
+    with_current(|local| match local {
+        Some(local) if local.index == r.worker => local.wake(r.task),
+        _ => registry::wake_remote(r),
+    })
+}
+
+/// `JoinHandle::abort`: flag the task, then wake it so its worker sees the flag.
+pub(crate) fn abort(task: RawTask) {
+    let prev = task.header().state.request_cancel();
+    if prev.is_complete() || prev.is_cancelled() {
+        return;
+    }
+    // An unbound task is on its way to its worker, which will schedule it and see the flag.
+    if prev.is_bound() {
+        wake(task.wake_ref());
+    }
+}
+
+/// Spawn a `Send` future on the current worker — asyncio's `create_task`.
+///
+/// # Panics
+/// If called outside a tempo runtime (no worker on this thread).
+#[track_caller]
+#[doc(alias = "create_task")]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_local(future)
+}
+
+/// Spawn a future that need not be `Send` (it may hold an `Rc`, say) on the current worker.
+/// It will be polled and dropped only on this thread.
+///
+/// # Panics
+/// If called outside a tempo runtime (no worker on this thread).
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_current(|local| match local {
+        Some(local) => local.spawn(future),
+        None => panic!(
+            "tempo::spawn called outside a tempo runtime: call it from a task, or inside \
+             `tempo::run` / `Runtime::block_on`, or use `Handle::spawn` from other threads"
+        ),
+    })
+}
+
+/// The index of the worker running on this thread, if any.
+pub fn try_current_worker() -> Option<usize> {
+    with_current(|local| local.map(|l| l.index))
+}
+
+/// The id of the task being polled on this thread, if any.
+pub fn current_task_id() -> Option<TaskId> {
+    with_current(|local| local.and_then(|l| l.current_task.get()))
+}
+
+/// Spawns `Send` futures onto one worker from any thread.
+#[derive(Clone)]
+pub struct Spawner {
+    /// The worker's registry index.
+    index: usize,
+    /// Its channel and unpark.
+    remote: Arc<Remote>,
+}
+
+impl Spawner {
+    /// Spawn `future` on this spawner's worker. From the worker's own thread this is a
+    /// local spawn; from elsewhere the task travels through the worker's channel. If the
+    /// worker has shut down, the task is cancelled and the handle reports it.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if try_current_worker() == Some(self.index) {
+            return spawn_local(future);
+        }
+        spawn_remote(self, future)
+    }
+
+    /// The worker's index.
+    pub fn worker_index(&self) -> usize {
+        self.index
+    }
+}
+
+fn spawn_remote<F>(spawner: &Spawner, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let task = RawTask::new(future, None);
+    let handle = JoinHandle::new(task);
+    // On failure the message — and the Unbound in it — is dropped here, which cancels
+    // the task; the handle then reports Cancelled.
+    let _ = spawner.remote.send(Message::Spawn(Unbound(task)));
+    handle
+}
+
+impl std::fmt::Debug for Spawner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spawner")
+            .field("worker", &self.index)
+            .finish()
+    }
+}

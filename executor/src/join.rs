@@ -1,0 +1,251 @@
+//! [`JoinHandle`]: awaiting a spawned task's output — asyncio's `Task` seen from outside.
+//!
+//! In asyncio, `create_task` returns a `Task` you can `await` for its result and `cancel()`.
+//! tempo's `spawn` returns a `JoinHandle` that does the same, with two differences a
+//! Python reader should know:
+//!
+//! - Awaiting it gives a `Result`: `Err(JoinError)` says whether the task was cancelled
+//!   (asyncio raises `CancelledError`) or panicked (asyncio re-raises the exception).
+//! - Dropping the handle *detaches* the task — it keeps running — rather than cancelling it.
+//!   asyncio keeps only a weak reference to tasks, so a task nobody holds may be garbage
+//!   collected mid-flight; in tempo the worker owns every task until it finishes.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+use crate::coop;
+use crate::task::TaskId;
+use crate::task::raw::RawTask;
+
+/// An owned permission to await a task's output, or to cancel it.
+///
+/// `JoinHandle<T>` is a future of `Result<T, JoinError>`. It may be awaited from any
+/// thread (it is `Send` when `T` is), including from outside the runtime.
+#[must_use = "dropping a JoinHandle detaches the task; await it to get its output"]
+#[doc(alias = "Task")]
+pub struct JoinHandle<T> {
+    /// Holds the handle's reference to the task (rule 2 in `task`).
+    raw: RawTask,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle touches only the atomic state, the join waker under rule 5 and, after
+// completion, the output (rule 4). The output crosses threads, hence `T: Send`. The future
+// never does: only its worker polls or drops it (rule 3).
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` exposes only `abort`, `is_finished` and `id`, which use atomics.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(raw: RawTask) -> JoinHandle<T> {
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    /// Cancel the task — asyncio's `Task.cancel()`.
+    ///
+    /// The task's future is dropped at its next scheduling point on its worker (so its
+    /// destructors run there), and awaiting this handle then gives
+    /// `Err(JoinError::is_cancelled())`. A task that already finished keeps its output.
+    /// Unlike asyncio, the task gets no chance to catch the cancellation and carry on:
+    /// in Rust, cancelling a future means dropping it.
+    pub fn abort(&self) {
+        crate::executor::abort(self.raw);
+    }
+
+    /// True once the task has finished (with an output, a panic, or a cancellation).
+    pub fn is_finished(&self) -> bool {
+        self.raw.header().state.load().is_complete()
+    }
+
+    /// The task's id, once it has been placed on its worker. A task spawned from the
+    /// worker's own thread is placed at once; one sent from another thread is placed when
+    /// the worker receives it, and until then this returns `None`.
+    pub fn id(&self) -> Option<TaskId> {
+        self.raw
+            .header()
+            .state
+            .load()
+            .is_bound()
+            .then(|| self.raw.id())
+    }
+
+    /// Store `waker` as the one to wake on completion. Returns false if the task completed
+    /// meanwhile (the caller then reads the output). Protocol: rule 5 in `task`.
+    fn register_join_waker(&self, waker: &Waker) -> bool {
+        let header = self.raw.header();
+        let state = header.state.load();
+        if state.is_complete() {
+            return false;
+        }
+        if state.has_join_waker() {
+            // SAFETY: JOIN_WAKER is set, so nobody writes join_waker; reading is shared with
+            // the owner, which only reads it too (rule 5).
+            let current = unsafe { &*header.join_waker.get() };
+            if current.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                return true;
+            }
+            if header.state.unset_join_waker().is_err() {
+                return false;
+            }
+        }
+        // SAFETY: JOIN_WAKER is clear, so only this handle may write join_waker (rule 5),
+        // and `&self` is the only handle.
+        unsafe { *header.join_waker.get() = Some(waker.clone()) };
+        header.state.set_join_waker().is_ok()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(coop::poll_proceed(cx));
+        if self.register_join_waker(cx.waker()) {
+            return Poll::Pending;
+        }
+        let mut out = Poll::Pending;
+        // SAFETY: COMPLETE is set and this handle holds JOIN_INTEREST, so the stage is ours
+        // (rule 4); `T` is the task's output type by construction in `spawn`.
+        unsafe { self.raw.read_output(&mut out) };
+        out
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if self.raw.header().state.unset_join_interest().is_err() {
+            // The task completed while we held interest: its output is ours to drop
+            // (rule 4). If we already read it, the stage is Consumed and this is a no-op.
+            // SAFETY: rule 4.
+            unsafe { self.raw.drop_output() };
+        }
+        // SAFETY: this is the handle's reference; the handle is going away.
+        unsafe { self.raw.drop_ref() };
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task produced no output: it was cancelled, or it panicked.
+///
+/// asyncio's equivalents are `CancelledError` raised from `await task`, and the task's own
+/// exception re-raised there.
+#[doc(alias = "CancelledError")]
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    /// Boxed so that a task's output slot stays one word for `JoinError`.
+    Panicked(Box<Panic>),
+}
+
+struct Panic {
+    /// The panic message when the payload was a `&str` or `String` (it nearly always is).
+    message: Option<String>,
+    /// The payload, for `resume_unwind`. A Mutex makes `JoinError: Sync` without unsafe.
+    payload: Mutex<Box<dyn Any + Send + 'static>>,
+}
+
+impl JoinError {
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panicked(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        JoinError {
+            repr: Repr::Panicked(Box::new(Panic {
+                message,
+                payload: Mutex::new(payload),
+            })),
+        }
+    }
+
+    /// True if the task was cancelled: aborted, or dropped at runtime shutdown.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panicked(_))
+    }
+
+    /// The panic's message, if the task panicked with a string (`panic!("...")` does).
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panicked(p) => p.message.as_deref(),
+            Repr::Cancelled => None,
+        }
+    }
+
+    /// The panic payload, to re-raise with [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    /// If the task was cancelled rather than panicked.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .unwrap_or_else(|_| panic!("tempo: JoinError::into_panic on a cancelled task"))
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panicked(p) => Ok(p.payload.into_inner().unwrap_or_else(|e| e.into_inner())),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panicked(p) => match &p.message {
+                Some(m) => write!(f, "task panicked: {m}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panicked(p) => write!(f, "JoinError::Panicked({:?})", p.message),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(e: JoinError) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+}
