@@ -1,0 +1,23 @@
+//! Time: [`sleep`], [`interval`], [`timeout`] — asyncio's `sleep`, a periodic loop, and
+//! `wait_for` / `asyncio.timeout`.
+//!
+//! Every timer is an entry in its reactor's [`heap`](heap) — armed the first time its
+//! future is polled, removed when the future is dropped. The reactor sleeps in `epoll_wait`
+//! until the nearest deadline, then wakes the timers that are due, nearest first.
+//!
+//! **Never early.** A [`Sleep`] completes only when `Instant::now()` has reached its
+//! deadline, checked when it is polled. The reactor rounds its `epoll_wait` timeout up to
+//! whole milliseconds, so timers are late by at most about a millisecond (plus whatever the
+//! loop is busy with), never early.
+//!
+//! **Drop is cancel.** Dropping a `Sleep` removes its timer at once: a dropped timer never
+//! wakes its task and costs nothing afterwards.
+
+pub(crate) mod heap;
+mod interval;
+mod sleep;
+mod timeout;
+
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
+pub use sleep::{Sleep, sleep, sleep_until};
+pub use timeout::{Elapsed, Timeout, timeout, timeout_at};

@@ -1,0 +1,111 @@
+//! [`Sleep`]: a future that completes at a deadline.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::driver::{Handle, lock};
+
+/// Wait until `duration` has passed — asyncio's `await asyncio.sleep(seconds)`.
+///
+/// The deadline is fixed when `sleep` is called; the timer is armed when the future is
+/// first polled. A `Duration` so large that the deadline overflows sleeps for ~30 years.
+///
+/// # Panics
+/// Polling the returned future outside a tempo runtime panics.
+#[doc(alias = "asyncio.sleep")]
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(deadline_after(duration))
+}
+
+/// Wait until `deadline`. A deadline in the past completes at the first poll.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        timer: None,
+    }
+}
+
+/// `now + duration`, saturating far in the future instead of overflowing.
+pub(crate) fn deadline_after(duration: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(duration)
+        .unwrap_or_else(|| now + Duration::from_secs(60 * 60 * 24 * 365 * 30))
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Sleep {
+    /// When it completes.
+    deadline: Instant,
+    /// The armed timer: its reactor and key. `None` until first polled, and after
+    /// completing.
+    timer: Option<(Handle, usize)>,
+}
+
+impl Sleep {
+    /// When this sleep completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// True if the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Move the deadline, keeping the timer (used by [`Interval`](super::Interval)). The
+    /// sleep may complete again after having completed.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        if let Some((handle, key)) = &self.timer {
+            let nearest = lock(&handle.shared.timers).reset(*key, deadline, None);
+            if nearest && !handle.is_current() {
+                handle.unpark();
+            }
+        }
+    }
+
+    fn disarm(&mut self) {
+        if let Some((handle, key)) = self.timer.take() {
+            lock(&handle.shared.timers).remove(key);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            self.disarm();
+            return Poll::Ready(());
+        }
+        match &self.timer {
+            Some((handle, key)) => {
+                if handle.is_shut_down() {
+                    panic!("tempo: a Sleep was polled after its runtime shut down");
+                }
+                lock(&handle.shared.timers).set_waker(*key, cx.waker());
+            }
+            None => {
+                let handle = Handle::try_current()
+                    .expect("tempo::time::sleep polled outside a tempo runtime");
+                let (key, _nearest) =
+                    lock(&handle.shared.timers).insert(self.deadline, cx.waker().clone());
+                // Armed from the reactor's own thread (the only way here: the handle is the
+                // current one), so the loop will look at the heap before it next sleeps.
+                self.timer = Some((handle, key));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}

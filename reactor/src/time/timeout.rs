@@ -1,0 +1,90 @@
+//! [`timeout`]: give a future a deadline — asyncio's `wait_for` and `asyncio.timeout`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::sleep::{Sleep, deadline_after, sleep_until};
+
+/// Run `future` for at most `duration`: `Ok(output)` if it finishes first, `Err(Elapsed)` if
+/// the time runs out — asyncio's `await asyncio.wait_for(aw, timeout)`.
+///
+/// On timeout the inner future is dropped, which cancels it (as asyncio cancels the awaited
+/// task). The future is polled before the clock is checked, so a future that is ready at
+/// once succeeds even with a zero duration, and costs no timer at all.
+#[doc(alias = "wait_for")]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    timeout_at(deadline_after(duration), future)
+}
+
+/// Like [`timeout`], with an absolute deadline — asyncio's `asyncio.timeout_at`.
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep_until(deadline),
+    }
+}
+
+/// The future returned by [`timeout`] and [`timeout_at`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Timeout<F> {
+    /// The future under the deadline. Structurally pinned: see `poll`.
+    future: F,
+    /// The deadline. `Sleep` is `Unpin`.
+    sleep: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// Unwrap the future (dropping the deadline).
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned and `sleep` is not. We never move
+        // `future` out of a pinned `Timeout` (`into_inner` needs `self` by value, which a
+        // pinned, `!Unpin` `Timeout` cannot give), `Timeout` has no `Drop` impl, and it is
+        // `Unpin` only when `F` is. Moving `sleep` would be fine: `Sleep` is `Unpin`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above — we re-pin `future` in place and never move it.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        if let Poll::Ready(output) = future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match Pin::new(&mut this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The error of a [`timeout`] whose deadline passed first — asyncio's `TimeoutError`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(alias = "TimeoutError")]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, e)
+    }
+}
