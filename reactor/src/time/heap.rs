@@ -106,10 +106,11 @@ impl TimerHeap {
 
     /// Cancel a timer, armed or fired. Its key becomes free.
     pub(crate) fn remove(&mut self, key: usize) {
-        let entry = self.entries.remove(key);
-        if entry.pos != FIRED {
-            self.remove_at(entry.pos);
+        let pos = self.entries[key].pos;
+        if pos != FIRED {
+            self.remove_at(pos);
         }
+        self.entries.remove(key);
     }
 
     /// The nearest deadline, if any timer is armed.
