@@ -97,17 +97,45 @@ pub(crate) struct ScheduledIo {
     token: Token,
     /// Readiness bits and tick; written by the reactor, cleared by I/O calls.
     readiness: AtomicUsize,
-    /// The task waiting to read, if any.
-    read_waker: Mutex<Option<Waker>>,
-    /// The task waiting to write, if any.
-    write_waker: Mutex<Option<Waker>>,
+    /// The tasks waiting to read.
+    read_waiters: Mutex<Waiters>,
+    /// The tasks waiting to write.
+    write_waiters: Mutex<Waiters>,
+}
+
+/// The tasks waiting on one direction of a source. Nearly always one (a socket owned by one
+/// task), held without allocating; a shared socket — an `Arc<UdpSocket>` or a listener
+/// several tasks accept on — may have more, and every one of them is woken by an event, as
+/// each must retry its own syscall.
+#[derive(Default)]
+struct Waiters {
+    /// The first waiter.
+    first: Option<Waker>,
+    /// Any others, in arrival order.
+    rest: Vec<Waker>,
+}
+
+impl Waiters {
+    fn register(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) if self.rest.iter().any(|w| w.will_wake(waker)) => {}
+            Some(_) => self.rest.push(waker.clone()),
+        }
+    }
+
+    fn take_into(&mut self, to_wake: &mut Vec<Waker>) {
+        to_wake.extend(self.first.take());
+        to_wake.append(&mut self.rest);
+    }
 }
 
 impl ScheduledIo {
-    fn waker_slot(&self, direction: Direction) -> &Mutex<Option<Waker>> {
+    fn waker_slot(&self, direction: Direction) -> &Mutex<Waiters> {
         match direction {
-            Direction::Read => &self.read_waker,
-            Direction::Write => &self.write_waker,
+            Direction::Read => &self.read_waiters,
+            Direction::Write => &self.write_waiters,
         }
     }
 
@@ -138,18 +166,14 @@ impl ScheduledIo {
             });
         for direction in [Direction::Read, Direction::Write] {
             if bits & direction.ready_mask() != 0 {
-                if let Some(waker) = lock(self.waker_slot(direction)).take() {
-                    to_wake.push(waker);
-                }
+                lock(self.waker_slot(direction)).take_into(to_wake);
             }
         }
     }
 
     fn take_wakers(&self, to_wake: &mut Vec<Waker>) {
         for direction in [Direction::Read, Direction::Write] {
-            if let Some(waker) = lock(self.waker_slot(direction)).take() {
-                to_wake.push(waker);
-            }
+            lock(self.waker_slot(direction)).take_into(to_wake);
         }
     }
 }
@@ -218,8 +242,8 @@ impl Registration {
         let io = Arc::new(ScheduledIo {
             token,
             readiness: AtomicUsize::new(0),
-            read_waker: Mutex::new(None),
-            write_waker: Mutex::new(None),
+            read_waiters: Mutex::new(Waiters::default()),
+            write_waiters: Mutex::new(Waiters::default()),
         });
         handle.shared.registry.register(source, token, interest)?;
         entry.insert(io.clone());
@@ -230,7 +254,8 @@ impl Registration {
     }
 
     /// Is `direction` ready? If not, park the task's waker there and return `Pending`; the
-    /// reactor wakes it on the next event for that direction. An error means the reactor
+    /// reactor wakes it (and any other task waiting on that direction) on the next event
+    /// for that direction. An error means the reactor
     /// has shut down.
     pub fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<ReadyEvent>> {
         if let Some(ev) = self.ready_now(direction) {
@@ -239,13 +264,7 @@ impl Registration {
         if self.handle.is_shut_down() {
             return Poll::Ready(Err(Handle::shut_down_error()));
         }
-        {
-            let mut slot = lock(self.io.waker_slot(direction));
-            match slot.as_ref() {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => *slot = Some(cx.waker().clone()),
-            }
-        }
+        lock(self.io.waker_slot(direction)).register(cx.waker());
         // An event may have landed between the first check and parking the waker; the
         // reactor would then have found the slot empty. Look again.
         match self.ready_now(direction) {
