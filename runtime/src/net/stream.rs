@@ -1,0 +1,267 @@
+//! [`TcpStream`]: a connected TCP socket — asyncio's `StreamReader` and `StreamWriter` in
+//! one object.
+
+use std::future::poll_fn;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use tempo_executor::coop;
+use tempo_reactor::{Direction, PollEvented};
+
+use super::resolve;
+use super::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+/// A TCP connection.
+///
+/// Reads and writes are `async` and take `&mut self`, as `std::net::TcpStream`'s take
+/// `&mut`; to read in one task and write in another, [`into_split`](TcpStream::into_split)
+/// the stream. It also implements `futures_io::AsyncRead` and `AsyncWrite`, so the wider
+/// ecosystem's adapters work on it.
+pub struct TcpStream {
+    /// The socket, registered for reads and writes.
+    io: PollEvented<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connect to `addr`, trying each address it resolves to in turn.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for addr in resolve(addr)? {
+            match TcpStream::connect_one(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("resolve returns at least one address"))
+    }
+
+    /// A non-blocking connect: start it, wait until the socket is writable, then ask the
+    /// kernel how it went (mio's documented recipe).
+    async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+        let registration = stream.io.registration();
+        loop {
+            let ev = poll_fn(|cx| registration.poll_ready(cx, Direction::Write)).await?;
+            if let Some(e) = stream.io.get_ref().take_error()? {
+                return Err(e);
+            }
+            match stream.io.get_ref().peer_addr() {
+                Ok(_) => return Ok(stream),
+                // Woken before the handshake finished: wait again.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    registration.clear_readiness(ev)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Adopt a connected std stream (switching it to non-blocking mode).
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
+    }
+
+    pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: PollEvented::new(stream)?,
+        })
+    }
+
+    /// Read into `buf`; returns how many bytes were read. 0 means end of stream (the peer
+    /// closed or shut down its side), unless `buf` is empty.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    }
+
+    /// Read exactly `buf.len()` bytes. An end of stream first is `UnexpectedEof`, as with
+    /// `std::io::Read::read_exact`.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        read_exact(self, buf).await
+    }
+
+    /// Write some of `buf`; returns how many bytes were written.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+    }
+
+    /// Write all of `buf`.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        write_all(self, buf).await
+    }
+
+    /// Does nothing: a `TcpStream` has no user-space buffer; bytes are the kernel's once
+    /// `write` returns. Here so code written for buffered writers reads naturally.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Shut down the read half, the write half, or both, like
+    /// `std::net::TcpStream::shutdown`. `Shutdown::Write` sends FIN: the peer reads end of
+    /// stream, and can still send to us.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Set `TCP_NODELAY`: send small writes at once instead of waiting to coalesce them
+    /// (Nagle's algorithm). Request/response protocols want it on.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Split into a read half and a write half that can move to different tasks. Dropping
+    /// the write half shuts down the write direction (the peer sees end of stream).
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::tcp::split(Arc::new(self))
+    }
+
+    /// One read, the readiness protocol of `tempo_reactor::io`:
+    /// ready? → `read(2)` → `WouldBlock` clears readiness and waits again; a short read
+    /// clears it too, sparing the syscall that would only say `WouldBlock`.
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        ready!(coop::poll_proceed(cx));
+        let registration = self.io.registration();
+        loop {
+            let ev = ready!(registration.poll_ready(cx, Direction::Read))?;
+            match self.io.get_ref().read(buf) {
+                Ok(n) => {
+                    if n > 0 && n < buf.len() {
+                        registration.clear_readiness(ev);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_readiness(ev),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// One write. A short write means the send buffer is full: clear readiness.
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        ready!(coop::poll_proceed(cx));
+        let registration = self.io.registration();
+        loop {
+            let ev = ready!(registration.poll_ready(cx, Direction::Write))?;
+            match self.io.get_ref().write(buf) {
+                Ok(n) => {
+                    if n < buf.len() {
+                        registration.clear_readiness(ev);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_readiness(ev),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Vectored write: several buffers in one syscall.
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        ready!(coop::poll_proceed(cx));
+        self.io
+            .poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs))
+    }
+}
+
+/// Read until `buf` is full (shared with the read half).
+pub(crate) async fn read_exact(stream: &TcpStream, mut buf: &mut [u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = poll_fn(|cx| stream.poll_read_priv(cx, buf)).await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "end of stream before the buffer was filled",
+            ));
+        }
+        buf = &mut std::mem::take(&mut buf)[n..];
+    }
+    Ok(())
+}
+
+/// Write all of `buf` (shared with the write half).
+pub(crate) async fn write_all(stream: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| stream.poll_write_priv(cx, buf)).await? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
