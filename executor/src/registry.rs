@@ -87,8 +87,7 @@ impl Remote {
     pub(crate) fn send(&self, msg: Message) -> Result<(), Message> {
         self.tx.send(msg).map_err(|e| e.0)?;
         // The load skips the read-modify-write while a wake is already pending.
-        if !self.notified.load(Ordering::Acquire) && !self.notified.swap(true, Ordering::AcqRel)
-        {
+        if !self.notified.load(Ordering::Acquire) && !self.notified.swap(true, Ordering::AcqRel) {
             (self.unpark)();
         }
         Ok(())

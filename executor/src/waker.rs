@@ -23,7 +23,9 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 use crate::task::TaskId;
 
 #[cfg(not(target_pointer_width = "64"))]
-compile_error!("tempo packs (worker, slot, generation) into a Waker's data word: it needs a 64-bit target");
+compile_error!(
+    "tempo packs (worker, slot, generation) into a Waker's data word: it needs a 64-bit target"
+);
 
 /// Bits of the packed word that name the worker.
 const WORKER_BITS: u32 = 10;

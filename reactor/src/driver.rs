@@ -135,7 +135,8 @@ impl Reactor {
         let next_timer = lock(&self.shared.timers).next_deadline();
         let timeout = match next_timer {
             Some(deadline) => {
-                let until_timer = ceil_to_millis(deadline.saturating_duration_since(Instant::now()));
+                let until_timer =
+                    ceil_to_millis(deadline.saturating_duration_since(Instant::now()));
                 Some(max_wait.map_or(until_timer, |w| w.min(until_timer)))
             }
             None => max_wait,
@@ -254,8 +255,17 @@ mod tests {
     #[test]
     fn ceil_rounds_up() {
         assert_eq!(ceil_to_millis(Duration::ZERO), Duration::ZERO);
-        assert_eq!(ceil_to_millis(Duration::from_nanos(1)), Duration::from_millis(1));
-        assert_eq!(ceil_to_millis(Duration::from_micros(1500)), Duration::from_millis(2));
-        assert_eq!(ceil_to_millis(Duration::from_millis(3)), Duration::from_millis(3));
+        assert_eq!(
+            ceil_to_millis(Duration::from_nanos(1)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            ceil_to_millis(Duration::from_micros(1500)),
+            Duration::from_millis(2)
+        );
+        assert_eq!(
+            ceil_to_millis(Duration::from_millis(3)),
+            Duration::from_millis(3)
+        );
     }
 }

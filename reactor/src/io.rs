@@ -234,7 +234,8 @@ impl Registration {
             return Err(Handle::shut_down_error());
         }
         let mut table = lock(&handle.shared.ios);
-        table.generation = table.generation.wrapping_add(1) & ((1 << (usize::BITS - KEY_BITS - 1)) - 1);
+        table.generation =
+            table.generation.wrapping_add(1) & ((1 << (usize::BITS - KEY_BITS - 1)) - 1);
         let generation = table.generation;
         let entry = table.slab.vacant_entry();
         // `usize::MAX` is the unpark token; masking the generation's top bit keeps clear.
@@ -257,7 +258,11 @@ impl Registration {
     /// reactor wakes it (and any other task waiting on that direction) on the next event
     /// for that direction. An error means the reactor
     /// has shut down.
-    pub fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<ReadyEvent>> {
+    pub fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
         if let Some(ev) = self.ready_now(direction) {
             return Poll::Ready(Ok(ev));
         }
@@ -320,7 +325,11 @@ impl Drop for Registration {
     fn drop(&mut self) {
         let mut table = lock(&self.handle.shared.ios);
         let key = self.io.token.0 & ((1 << KEY_BITS) - 1);
-        if table.slab.get(key).is_some_and(|io| Arc::ptr_eq(io, &self.io)) {
+        if table
+            .slab
+            .get(key)
+            .is_some_and(|io| Arc::ptr_eq(io, &self.io))
+        {
             table.slab.remove(key);
         }
     }
@@ -369,19 +378,27 @@ impl<S: Source> PollEvented<S> {
         direction: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.registration.poll_io(cx, direction, || op(&self.source))
+        self.registration
+            .poll_io(cx, direction, || op(&self.source))
     }
 }
 
 impl<S: Source> Drop for PollEvented<S> {
     fn drop(&mut self) {
         // Fails only if the reactor is gone, and then there is nothing to undo.
-        let _ = self.registration.handle.shared.registry.deregister(&mut self.source);
+        let _ = self
+            .registration
+            .handle
+            .shared
+            .registry
+            .deregister(&mut self.source);
     }
 }
 
 impl<S: Source + std::fmt::Debug> std::fmt::Debug for PollEvented<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PollEvented").field("source", &self.source).finish()
+        f.debug_struct("PollEvented")
+            .field("source", &self.source)
+            .finish()
     }
 }

@@ -96,7 +96,6 @@ impl TaskId {
     pub fn generation(self) -> u32 {
         self.generation
     }
-
 }
 
 impl fmt::Debug for TaskId {

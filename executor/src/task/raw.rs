@@ -120,7 +120,9 @@ impl RawTask {
 
     /// Owner: write the id, then publish it with BOUND (rule 6).
     pub(crate) fn bind(self, r: WakeRef) {
-        self.header().id.store(r.to_bits() as u64, Ordering::Relaxed);
+        self.header()
+            .id
+            .store(r.to_bits() as u64, Ordering::Relaxed);
         self.header().state.set_bound();
     }
 

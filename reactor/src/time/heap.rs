@@ -223,7 +223,10 @@ mod tests {
         let offsets: Vec<u64> = (0..200).map(|i| (i * 73) % 200).collect();
         let keys: Vec<usize> = offsets
             .iter()
-            .map(|&ms| h.insert(base + Duration::from_millis(ms), Waker::noop().clone()).0)
+            .map(|&ms| {
+                h.insert(base + Duration::from_millis(ms), Waker::noop().clone())
+                    .0
+            })
             .collect();
         check(&h);
         // Cancel every third timer.
@@ -282,7 +285,9 @@ mod tests {
     fn equal_deadlines_fire_in_arming_order() {
         let at = Instant::now();
         let mut h = TimerHeap::new();
-        let keys: Vec<_> = (0..10).map(|_| h.insert(at, Waker::noop().clone()).0).collect();
+        let keys: Vec<_> = (0..10)
+            .map(|_| h.insert(at, Waker::noop().clone()).0)
+            .collect();
         let mut order = Vec::new();
         while h.next_deadline().is_some() {
             let key = h.heap[0];
