@@ -224,11 +224,12 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
     // SAFETY: rule 1.
     let stage = unsafe { ptr.cast::<Cell<F>>().as_ref() }.stage.get();
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: rule 3: only the owner touches a running stage, and we are it. The future
-        // is never moved while Running — it is dropped in place — so pinning it is sound.
+        // SAFETY: rule 3: only the owner touches a running stage, and we are it.
         let Stage::Running(future) = (unsafe { &mut *stage }) else {
             unreachable!("tempo: polled a task that already finished");
         };
+        // SAFETY: the future is never moved while Running: it stays in its allocation until
+        // it is dropped in place (`drop_stage_in_place`), so pinning it is sound.
         unsafe { Pin::new_unchecked(future) }.poll(cx)
     }));
     let output = match polled {

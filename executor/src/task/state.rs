@@ -57,7 +57,7 @@ impl State {
     /// A task spawned on its own worker is bound before anyone else can see it.
     pub(crate) fn new(bound: bool) -> State {
         let bound = if bound { BOUND } else { 0 };
-        State(AtomicUsize::new(JOIN_INTEREST | bound | 2 * REF_ONE))
+        State(AtomicUsize::new(JOIN_INTEREST | bound | (2 * REF_ONE)))
     }
 
     pub(crate) fn load(&self) -> Snapshot {
