@@ -15,7 +15,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::ptr;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 
@@ -26,12 +26,15 @@ use crate::coop;
 use crate::join::JoinHandle;
 use crate::registry::{self, Message, Remote, Unbound};
 use crate::task::TaskId;
-use crate::task::raw::RawTask;
+use crate::task::raw::{RawTask, RunState};
 use crate::waker::{MAIN_SLOT, MAX_TASKS, WakeRef};
 
 thread_local! {
-    /// The worker running on this thread, if any. Set by [`Executor::enter`].
-    static CURRENT: Cell<*const Local> = const { Cell::new(ptr::null()) };
+    /// The worker running on this thread, if any. Set by [`Executor::enter`]. A strong
+    /// reference, not a pointer: safe code may `mem::forget` an `Enter` guard and drop the
+    /// executor, and this must not dangle then. A worker found here after its executor was
+    /// dropped is marked `dropped`, and is treated as absent.
+    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
 }
 
 /// A worker's executor state. Owned by one thread: every field is touched only there.
@@ -48,6 +51,8 @@ pub(crate) struct Local {
     main_woken: Cell<bool>,
     /// Shutting down: new tasks are cancelled at once.
     closed: Cell<bool>,
+    /// The executor is gone; only a forgotten `Enter` guard can still reach this `Local`.
+    dropped: Cell<bool>,
     /// The task being polled right now.
     current_task: Cell<Option<TaskId>>,
     /// The half of the worker other threads use.
@@ -61,20 +66,21 @@ pub(crate) struct Local {
 /// It is `!Send`: the tasks it holds may be `!Send` (see [`spawn_local`]), so it stays on
 /// the thread that created it. Other threads reach it through a [`Spawner`] or a waker.
 pub struct Executor {
-    /// Boxed so that its address, stored in `CURRENT` while entered, never moves.
-    local: Box<Local>,
+    /// Shared with `CURRENT` while entered.
+    local: Rc<Local>,
 }
 
 /// Restores the previous current worker when dropped. Returned by [`Executor::enter`].
 #[must_use = "the executor is current only while the guard lives"]
 pub struct Enter<'a> {
-    previous: *const Local,
+    previous: Option<Rc<Local>>,
     _executor: &'a Executor,
 }
 
 impl Drop for Enter<'_> {
     fn drop(&mut self) {
-        CURRENT.set(self.previous);
+        let previous = self.previous.take();
+        CURRENT.with_borrow_mut(|c| *c = previous);
     }
 }
 
@@ -85,13 +91,14 @@ impl Executor {
         let (remote, rx) = Remote::new(Box::new(unpark));
         let (index, next_generation) = registry::register(remote.clone());
         Executor {
-            local: Box::new(Local {
+            local: Rc::new(Local {
                 index,
                 tasks: RefCell::new(Slab::with_capacity(64)),
                 queue: RefCell::new(VecDeque::with_capacity(64)),
                 next_generation: Cell::new(next_generation),
                 main_woken: Cell::new(false),
                 closed: Cell::new(false),
+                dropped: Cell::new(false),
                 current_task: Cell::new(None),
                 remote,
                 rx,
@@ -107,7 +114,7 @@ impl Executor {
     /// Make this the current worker of this thread, so that [`spawn`] and local wakes find
     /// it, until the guard is dropped.
     pub fn enter(&self) -> Enter<'_> {
-        let previous = CURRENT.replace(&*self.local);
+        let previous = CURRENT.with_borrow_mut(|c| c.replace(self.local.clone()));
         Enter {
             previous,
             _executor: self,
@@ -116,7 +123,7 @@ impl Executor {
 
     /// True if this executor is the current one on this thread.
     pub fn is_current(&self) -> bool {
-        ptr::eq(CURRENT.get(), &*self.local)
+        CURRENT.with_borrow(|c| c.as_ref().is_some_and(|l| Rc::ptr_eq(l, &self.local)))
     }
 
     /// Spawn a task on this worker. The future may be `!Send`: it never leaves this thread.
@@ -223,6 +230,7 @@ impl Executor {
 impl Drop for Executor {
     fn drop(&mut self) {
         self.shutdown();
+        self.local.dropped.set(true);
         registry::unregister(self.local.index, self.local.next_generation.get());
     }
 }
@@ -293,11 +301,17 @@ impl Local {
         }
     }
 
-    /// Put a live task on the run queue unless it is already there (rule 7).
+    /// Put a live task on the run queue unless it is already there, or note the wake for
+    /// after its poll if it is running (rule 7).
     fn schedule(&self, task: RawTask) {
-        let header = task.header();
-        if !header.queued.replace(true) {
-            self.queue.borrow_mut().push_back(task);
+        let state = &task.header().run_state;
+        match state.get() {
+            RunState::Idle => {
+                state.set(RunState::Queued);
+                self.queue.borrow_mut().push_back(task);
+            }
+            RunState::Running => state.set(RunState::RunningNotified),
+            RunState::Queued | RunState::RunningNotified => {}
         }
     }
 
@@ -314,10 +328,11 @@ impl Local {
         self.schedule(task);
     }
 
-    /// Poll one task popped from the run queue, and retire it if it finished.
+    /// Poll one task popped from the run queue; retire it if it finished, queue it again if
+    /// it was woken during the poll (rule 7).
     fn run(&self, task: RawTask) {
         let header = task.header();
-        header.queued.set(false);
+        header.run_state.set(RunState::Running);
         let finished = if header.state.load().is_cancelled() {
             // SAFETY: we are the owner and the task is not complete (rule 3).
             unsafe { task.cancel() };
@@ -337,16 +352,16 @@ impl Local {
             // SAFETY: the stage is Finished, we are the owner, and the slab's reference —
             // just removed — is the executor's.
             unsafe { task.complete() };
+        } else if header.run_state.replace(RunState::Idle) == RunState::RunningNotified {
+            header.run_state.set(RunState::Queued);
+            self.queue.borrow_mut().push_back(task);
         }
     }
 }
 
-/// Runs `f` with this thread's current worker, if there is one.
+/// Runs `f` with this thread's current worker, if there is one and its executor lives.
 fn with_current<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
-    let local = CURRENT.get();
-    // SAFETY: CURRENT is non-null only while an `Enter` guard borrows the Executor that
-    // owns this Local (boxed, so its address is stable), on this thread.
-    f(unsafe { local.as_ref() })
+    CURRENT.with_borrow(|c| f(c.as_deref().filter(|l| !l.dropped.get())))
 }
 
 /// Wake the task `r` names, from whatever thread this is.
@@ -432,7 +447,11 @@ impl Spawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        if try_current_worker() == Some(self.index) {
+        // Compare the worker itself, not its index: indexes are reused after a worker is
+        // gone, and a spawner outliving its worker must not spawn onto a stranger.
+        let on_own_thread =
+            with_current(|l| l.is_some_and(|l| Arc::ptr_eq(&l.remote, &self.remote)));
+        if on_own_thread {
             return spawn_local(future);
         }
         spawn_remote(self, future)

@@ -86,8 +86,12 @@ impl Remote {
     /// Send a message and make sure the worker will look at its channel.
     pub(crate) fn send(&self, msg: Message) -> Result<(), Message> {
         self.tx.send(msg).map_err(|e| e.0)?;
-        // The load skips the read-modify-write while a wake is already pending.
-        if !self.notified.load(Ordering::Acquire) && !self.notified.swap(true, Ordering::AcqRel) {
+        // Always the read-modify-write, never a plain load first: a load could read a stale
+        // `true` while the worker's `take_notified` clears the flag and drains a channel that
+        // does not yet show our message (the store-buffering pattern), stranding it. A swap
+        // reads the latest value: either it sees the worker's clear and we unpark, or the
+        // worker's clear comes after it and the worker's drain sees our message.
+        if !self.notified.swap(true, Ordering::AcqRel) {
             (self.unpark)();
         }
         Ok(())
@@ -95,6 +99,11 @@ impl Remote {
 
     /// Worker: true if someone has sent since the last call. Clears the flag, so a message
     /// sent after this call unparks the worker again.
+    ///
+    /// The plain load first is safe on this side: if it reads `false` while a sender has just
+    /// swapped in `true`, that sender saw `false` and has unparked us, and the unpark
+    /// (`mio::Waker`'s write, `Thread::unpark`) synchronises with our wait returning, after
+    /// which the next load sees `true`.
     pub(crate) fn take_notified(&self) -> bool {
         self.notified.load(Ordering::Acquire) && self.notified.swap(false, Ordering::AcqRel)
     }

@@ -36,14 +36,17 @@ impl Worker {
         let mut main_woken = true; // poll it once to start
         let mut polled_since_turn = 0;
         loop {
-            // 1. The block_on future.
+            // 1. The block_on future. It counts against the batch like any task, or a
+            //    main future that keeps yielding would never let the reactor turn.
             if main_woken {
                 if let Poll::Ready(output) = poll_main() {
                     return output;
                 }
+                polled_since_turn += 1;
             }
             // 2. A bounded batch of ready tasks.
-            polled_since_turn += executor.run_ready(self.event_interval - polled_since_turn);
+            let batch = self.event_interval.saturating_sub(polled_since_turn);
+            polled_since_turn += executor.run_ready(batch);
             // 3. Wakes and spawns from other threads.
             executor.drain_remote();
             main_woken = executor.take_main_woken();

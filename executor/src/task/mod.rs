@@ -11,7 +11,7 @@
 //!  │  vtable: poll / cancel / read_output / drop_output /    │  Consumed                 │
 //!  │          dealloc, monomorphised for F                   │                           │
 //!  │  id: slot + generation (written once, at bind)          │                           │
-//!  │  queued: bool (owner thread only)                       │                           │
+//!  │  run_state: Idle/Queued/Running (owner thread only)     │                           │
 //!  │  join_waker: the JoinHandle's Waker                     │                           │
 //!  └─────────────────────────────────────────────────────────┴───────────────────────────┘
 //! ```
@@ -49,7 +49,7 @@
 //!    deallocates.
 //! 3. **The future belongs to its worker.** Only the owning worker's thread polls the future
 //!    or drops it, and only while the task is not complete. This is what lets `spawn_local`
-//!    accept `!Send` futures. The fields `queued` is likewise touched only by that thread.
+//!    accept `!Send` futures. The field `run_state` is likewise touched only by that thread.
 //! 4. **Completion hands the output over.** The executor writes `Stage::Finished` and then
 //!    sets `COMPLETE` (release). From then on the stage belongs to the JoinHandle if
 //!    `JOIN_INTEREST` was set at that moment, else to the executor, which drops the output at
@@ -61,10 +61,12 @@
 //! 6. **Identity.** `id` is written once, before the `BOUND` bit is set (release), and never
 //!    changes afterwards. A thread other than the owner reads it only after seeing `BOUND`
 //!    (acquire).
-//! 7. **Queued once.** A task is in the run queue at most once: the owner sets `queued`
-//!    before pushing and clears it when popping. Only tasks in the slab are queued, and a task
-//!    leaves the slab only when it is popped and completes, or at shutdown, when the queue is
-//!    cleared too. So every pointer in the run queue is live.
+//! 7. **Queued once, and only while alive.** A task is pushed onto the run queue only on the
+//!    move `Idle → Queued` of its `run_state`, so it is there at most once. A wake while the
+//!    task is being polled only marks it `RunningNotified`; after the poll the executor
+//!    queues it again if, and only if, it did not finish. A task leaves the slab only when it
+//!    finishes during its own poll (so it is not in the queue), or at shutdown, when the
+//!    queue is cleared too. So every pointer in the run queue is live.
 
 pub(crate) mod raw;
 pub(crate) mod state;

@@ -26,10 +26,36 @@ pub(crate) struct Header {
     /// The task's `WakeRef` (worker index, slot, generation) as bits; written once, before
     /// BOUND (rule 6).
     pub(crate) id: AtomicU64,
-    /// True while the task sits in the run queue. Owner thread only (rules 3 and 7).
-    pub(crate) queued: StdCell<bool>,
+    /// Whether the task is queued or running, and whether it was woken while running.
+    /// Owner thread only (rules 3 and 7).
+    pub(crate) run_state: StdCell<RunState>,
     /// The waker of whoever awaits the JoinHandle. Guarded by JOIN_WAKER (rule 5).
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// Where a task stands with respect to the run queue (rule 7). Owner thread only.
+///
+/// ```text
+///            wake                  popped              poll returns Pending
+///   Idle ───────────► Queued ─────────────► Running ─────────────────────────► Idle
+///                        ▲                     │ wake (during its own poll)
+///                        │                     ▼
+///                        └──── Pending ── RunningNotified ── finished ──► (gone)
+/// ```
+///
+/// A wake during the task's own poll — a future that wakes itself, a budget refusal, a
+/// destructor that wakes the task it belongs to — must not put the task in the queue: the
+/// poll may yet finish it, and a finished task leaves the slab and may be freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunState {
+    /// Waiting for a wake.
+    Idle,
+    /// In the run queue.
+    Queued,
+    /// Being polled (or cancelled) right now.
+    Running,
+    /// Being polled, and woken meanwhile: queue it again if the poll returns `Pending`.
+    RunningNotified,
 }
 
 /// Where the future, then its output, lives.
@@ -91,7 +117,7 @@ impl RawTask {
                 state: State::new(id.is_some()),
                 vtable: &VtableFor::<F>::VTABLE,
                 id: AtomicU64::new(id.map_or(0, |r| r.to_bits() as u64)),
-                queued: StdCell::new(false),
+                run_state: StdCell::new(RunState::Idle),
                 join_waker: UnsafeCell::new(None),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
