@@ -80,7 +80,9 @@ pub struct Enter<'a> {
 impl Drop for Enter<'_> {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        CURRENT.with_borrow_mut(|c| *c = previous);
+        // `try_with`: an executor may be dropped from a thread-local destructor, after
+        // CURRENT's own; there is nothing left to restore then.
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
     }
 }
 
@@ -114,7 +116,10 @@ impl Executor {
     /// Make this the current worker of this thread, so that [`spawn`] and local wakes find
     /// it, until the guard is dropped.
     pub fn enter(&self) -> Enter<'_> {
-        let previous = CURRENT.with_borrow_mut(|c| c.replace(self.local.clone()));
+        let previous = CURRENT
+            .try_with(|c| c.borrow_mut().replace(self.local.clone()))
+            .ok()
+            .flatten();
         Enter {
             previous,
             _executor: self,
@@ -360,8 +365,15 @@ impl Local {
 }
 
 /// Runs `f` with this thread's current worker, if there is one and its executor lives.
+///
+/// The `Rc` is cloned out (a plain, non-atomic increment) rather than borrowed for the
+/// call: `f` may run user code — a future dropped by a closed worker, an unpark — that
+/// enters or drops an executor, which needs `CURRENT` mutably. And `try_with` copes with a
+/// waker woken from another thread-local's destructor after `CURRENT` is gone: the wake then
+/// takes the remote path, as from any foreign thread.
 fn with_current<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
-    CURRENT.with_borrow(|c| f(c.as_deref().filter(|l| !l.dropped.get())))
+    let current = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
+    f(current.as_deref().filter(|l| !l.dropped.get()))
 }
 
 /// Wake the task `r` names, from whatever thread this is.

@@ -67,6 +67,13 @@ impl<T> JoinHandle<T> {
         self.raw.header().state.load().is_complete()
     }
 
+    /// A handle that can cancel the task but not await it; it may be cloned and sent to
+    /// other threads, and does not keep the task alive.
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.raw.ref_inc();
+        AbortHandle { raw: self.raw }
+    }
+
     /// The task's id, once it has been placed on its worker. A task spawned from the
     /// worker's own thread is placed at once; one sent from another thread is placed when
     /// the worker receives it, and until then this returns `None`.
@@ -143,6 +150,56 @@ impl<T> fmt::Debug for JoinHandle<T> {
     }
 }
 
+/// Cancels a task without awaiting it. From [`JoinHandle::abort_handle`].
+///
+/// It holds a reference to the task's allocation (not to its future or its output), so
+/// the memory lives until the last handle goes — the future itself is dropped on its worker
+/// as usual.
+pub struct AbortHandle {
+    /// Holds one reference (rule 2 in `task`).
+    raw: RawTask,
+}
+
+// SAFETY: an AbortHandle touches only the atomic state and, after BOUND, the id (rule 6);
+// it never reaches the future or the output, so it may live on any thread.
+unsafe impl Send for AbortHandle {}
+// SAFETY: as above; every method takes `&self` and uses atomics only.
+unsafe impl Sync for AbortHandle {}
+
+impl AbortHandle {
+    /// Cancel the task, as [`JoinHandle::abort`] does.
+    pub fn abort(&self) {
+        crate::executor::abort(self.raw);
+    }
+
+    /// True once the task has finished.
+    pub fn is_finished(&self) -> bool {
+        self.raw.header().state.load().is_complete()
+    }
+}
+
+impl Clone for AbortHandle {
+    fn clone(&self) -> AbortHandle {
+        self.raw.ref_inc();
+        AbortHandle { raw: self.raw }
+    }
+}
+
+impl Drop for AbortHandle {
+    fn drop(&mut self) {
+        // SAFETY: this handle's reference; the handle is going away.
+        unsafe { self.raw.drop_ref() };
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
 /// Why a task produced no output: it was cancelled, or it panicked.
 ///
 /// asyncio's equivalents are `CancelledError` raised from `await task`, and the task's own
@@ -170,6 +227,12 @@ impl JoinError {
         JoinError {
             repr: Repr::Cancelled,
         }
+    }
+
+    /// A `JoinError` for a panic caught with [`std::panic::catch_unwind`] — for code that
+    /// runs a future under its own catch (a task group, say) and reports like a JoinHandle.
+    pub fn from_panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError::panicked(payload)
     }
 
     pub(crate) fn panicked(payload: Box<dyn Any + Send + 'static>) -> JoinError {

@@ -43,10 +43,10 @@
 //!    `raw::Cell<F>` (`#[repr(C)]`), and `header.vtable` holds the functions for that same
 //!    `F`. Only those functions cast the pointer back to `Cell<F>`.
 //! 2. **Lifetime.** The allocation lives while its reference count (in `state`) is above
-//!    zero. A task starts with two references: the executor's and the JoinHandle's. The
-//!    executor gives up its reference only after the task is complete (rule 4); the
-//!    JoinHandle gives up its reference when it is dropped. Whoever drops the count to zero
-//!    deallocates.
+//!    zero. A task starts with two references: the executor's and the JoinHandle's; each
+//!    `AbortHandle` adds one. The executor gives up its reference only after the task is
+//!    complete (rule 4); a JoinHandle or AbortHandle gives up its reference when it is
+//!    dropped. Whoever drops the count to zero deallocates.
 //! 3. **The future belongs to its worker.** Only the owning worker's thread polls the future
 //!    or drops it, and only while the task is not complete. This is what lets `spawn_local`
 //!    accept `!Send` futures. The field `run_state` is likewise touched only by that thread.

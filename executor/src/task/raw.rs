@@ -218,6 +218,11 @@ impl RawTask {
         unsafe { (self.header().vtable.drop_output)(self.ptr) }
     }
 
+    /// Take another reference (for an `AbortHandle`).
+    pub(crate) fn ref_inc(self) {
+        self.header().state.ref_inc();
+    }
+
     /// Give up one reference, freeing the allocation if it was the last.
     ///
     /// # Safety

@@ -100,6 +100,16 @@ impl State {
         self.cas_unless_complete(|s| s & !JOIN_WAKER)
     }
 
+    /// Add a reference (an `AbortHandle`). The caller already holds one, so the count
+    /// cannot be zero.
+    pub(crate) fn ref_inc(&self) {
+        let prev = Snapshot(self.0.fetch_add(REF_ONE, Relaxed));
+        assert!(
+            prev.ref_count() < usize::MAX >> (REF_SHIFT + 1),
+            "task reference count overflow"
+        );
+    }
+
     /// Drop one reference. Returns true if it was the last: the caller deallocates.
     #[must_use]
     pub(crate) fn ref_dec(&self) -> bool {
