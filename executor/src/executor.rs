@@ -4,10 +4,10 @@
 //! `_run_once`. tempo's [`Executor`] keeps a deque of ready *tasks* and polls them in
 //! [`Executor::run_ready`]. A task gets back on the deque when its waker is woken:
 //!
-//! - on this worker's thread, [`wake`] finds the worker through a thread-local and pushes
+//! - on this worker's thread, `wake` finds the worker through a thread-local and pushes
 //!   the task directly: no lock, no atomic read-modify-write, no allocation;
 //! - from any other thread, the wake goes through the worker's channel (see
-//!   [`registry`](crate::registry)) and is applied by [`Executor::drain_remote`].
+//!   [`registry`]) and is applied by [`Executor::drain_remote`].
 //!
 //! The executor does not decide when to sleep: the runtime's loop calls `run_ready`, then
 //! `drain_remote`, then lets the reactor wait for I/O, over and over.
