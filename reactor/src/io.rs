@@ -1,7 +1,7 @@
 //! Registrations: what the reactor knows about each socket.
 //!
 //! A socket is registered once with the reactor's `Poll` (edge-triggered, for both
-//! directions), under a [`Token`] whose low bits are its key in the [`IoTable`] slab. From
+//! directions), under a [`Token`] whose low bits are its key in the `IoTable` slab. From
 //! then on, epoll reports *edges* — "this socket became readable" — and the reactor records
 //! them as readiness bits on the socket's [`Registration`] and wakes whichever task waits on
 //! that direction. The protocol an I/O call follows:

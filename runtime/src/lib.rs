@@ -17,7 +17,7 @@
 //!  }
 //! ```
 //!
-//! The numbered steps are in [`worker`]'s `Worker::block_on`. asyncio's
+//! The numbered steps are in `worker.rs`, in `Worker::block_on`. asyncio's
 //! `BaseEventLoop._run_once` is the same procedure: compute the timeout from the nearest
 //! scheduled callback, `select`, turn events and due timers into ready callbacks, run them.
 //!
@@ -31,6 +31,13 @@
 //! | `CancelledError`                | [`task::JoinError::is_cancelled`]                  |
 //! | `await asyncio.sleep(0)`        | [`task::yield_now`]                                |
 //! | `asyncio.sleep`, `wait_for`     | [`time::sleep`], [`time::timeout`]                 |
+//! | `asyncio.gather`                | [`join!`], [`future::join_all`], [`future::try_join_all`] |
+//! | `wait(FIRST_COMPLETED)`         | [`select!`], [`future::race`], [`future::race_all`] |
+//! | `asyncio.as_completed`          | [`future::as_completed`], [`task::JoinSet`]        |
+//! | `asyncio.TaskGroup`             | [`task::TaskGroup`]                                |
+//! | `contextvars.ContextVar`        | [`task::ContextVar`]                               |
+//! | `Lock`, `Semaphore`, `Event`, `Condition`, `Barrier` | [`sync`]                      |
+//! | `asyncio.Queue`                 | [`sync::Queue`]; also [`sync::mpsc`], [`sync::oneshot`] |
 //! | `asyncio.start_server`          | [`net::TcpListener`]                               |
 //! | `open_connection`, streams      | [`net::TcpStream`]                                 |
 //! | `create_datagram_endpoint`      | [`net::UdpSocket`]                                 |
@@ -38,8 +45,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod future;
 pub mod net;
 mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 mod worker;

@@ -230,13 +230,14 @@ impl Handle {
     }
 
     /// Spawn a task onto the runtime, from any thread. If the runtime has shut down, the
-    /// task is dropped and its handle reports it cancelled.
+    /// task is dropped and its handle reports it cancelled. Called from inside a task, the
+    /// new task inherits that task's [context](crate::task::ContextVar).
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawner.spawn(future)
+        crate::task::spawn_via(&self.spawner, future)
     }
 }

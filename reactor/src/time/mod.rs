@@ -1,7 +1,7 @@
 //! Time: [`sleep`], [`interval`], [`timeout`] — asyncio's `sleep`, a periodic loop, and
 //! `wait_for` / `asyncio.timeout`.
 //!
-//! Every timer is an entry in its reactor's [`heap`](heap) — armed the first time its
+//! Every timer is an entry in its reactor's timer heap (`time/heap.rs`) — armed the first time its
 //! future is polled, removed when the future is dropped. The reactor sleeps in `epoll_wait`
 //! until the nearest deadline, then wakes the timers that are due, nearest first.
 //!

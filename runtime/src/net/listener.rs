@@ -12,10 +12,6 @@ use tempo_reactor::{Direction, PollEvented};
 
 use super::{TcpStream, each_addr};
 
-/// The listen backlog [`TcpListener::bind`] asks for. The kernel caps it at
-/// `net.core.somaxconn` (4096 on recent Linux).
-pub const DEFAULT_BACKLOG: i32 = 1024;
-
 /// A TCP socket listening for connections.
 ///
 /// ```no_run
@@ -39,10 +35,14 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
+    /// The listen backlog [`TcpListener::bind`] asks for. The kernel caps it at
+    /// `net.core.somaxconn` (4096 on recent Linux).
+    pub const DEFAULT_BACKLOG: i32 = 1024;
+
     /// Bind to `addr` with `SO_REUSEADDR` (so a restarted server can bind while old
-    /// connections linger in TIME_WAIT) and a backlog of [`DEFAULT_BACKLOG`].
+    /// connections linger in TIME_WAIT) and a backlog of [`TcpListener::DEFAULT_BACKLOG`].
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        TcpListener::bind_with_backlog(addr, DEFAULT_BACKLOG).await
+        TcpListener::bind_with_backlog(addr, TcpListener::DEFAULT_BACKLOG).await
     }
 
     /// Bind to `addr` with `SO_REUSEADDR` and the given listen backlog: how many

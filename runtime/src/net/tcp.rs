@@ -1,4 +1,4 @@
-//! The owned halves of a [`TcpStream`](super::TcpStream), from
+//! The owned halves of a [`TcpStream`], from
 //! [`into_split`](super::TcpStream::into_split): asyncio's `(reader, writer)` pair from
 //! `open_connection`, each half movable to its own task.
 //!

@@ -1,12 +1,77 @@
-//! Tasks: spawning, joining, cancelling, yielding.
+//! Tasks: spawning, joining, cancelling, yielding, and the context they carry.
 //!
 //! A task is a future the runtime polls on its own — asyncio's `Task`. [`spawn`] hands a
 //! future to the current worker and returns a [`JoinHandle`] to await its output or
 //! [`abort`](JoinHandle::abort) it. The machinery is in `tempo-executor`; this module is the
-//! part of it users call.
+//! part of it users call, plus three things built on it:
+//!
+//! - [`JoinSet`]: a set of spawned tasks, joined in completion order.
+//! - [`TaskGroup`]: asyncio's `TaskGroup` — structured concurrency, where the first failure
+//!   cancels the siblings.
+//! - [`ContextVar`]: asyncio's `contextvars`, inherited by spawned tasks.
 
+mod context;
+mod group;
+mod join_set;
+
+use std::future::Future;
+
+pub use context::{Context, ContextVar};
+pub use group::{GroupTask, TaskGroup, TaskGroupError};
+pub use join_set::JoinSet;
 pub use tempo_executor::coop::{has_budget_remaining, poll_proceed};
-pub use tempo_executor::{JoinError, JoinHandle, TaskId, YieldNow, spawn, spawn_local, yield_now};
+pub use tempo_executor::{AbortHandle, JoinError, JoinHandle, TaskId, YieldNow, yield_now};
+
+/// Spawn a task on the current worker — asyncio's `asyncio.create_task`.
+///
+/// The task starts with a copy of the spawner's [context](ContextVar), as asyncio's tasks
+/// do. Dropping the returned handle detaches the task; it keeps running.
+///
+/// # Panics
+/// Outside a tempo runtime: use [`Handle::spawn`](crate::Handle::spawn) from other threads.
+#[track_caller]
+#[doc(alias = "create_task")]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::inherited() {
+        None => tempo_executor::spawn(future),
+        Some(cx) => tempo_executor::spawn(context::run_in(cx, future)),
+    }
+}
+
+/// Spawn a task that need not be `Send` (it may hold an `Rc`) on the current worker; it is
+/// polled and dropped only on this thread. It inherits the spawner's context like
+/// [`spawn`].
+///
+/// # Panics
+/// Outside a tempo runtime.
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    match context::inherited() {
+        None => tempo_executor::spawn_local(future),
+        Some(cx) => tempo_executor::spawn_local(context::run_in(cx, future)),
+    }
+}
+
+/// Spawn through `spawner` (another thread's worker), inheriting this thread's context.
+#[track_caller]
+pub(crate) fn spawn_via<F>(spawner: &tempo_executor::Spawner, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::inherited() {
+        None => spawner.spawn(future),
+        Some(cx) => spawner.spawn(context::run_in(cx, future)),
+    }
+}
 
 /// The id of the task being polled on this thread.
 ///
