@@ -28,7 +28,7 @@ const LINE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The hex server's limit on a line's length, from `examples/hex.rs`.
 const MAX_LINE: usize = 1024;
 /// The examples these tests run; all are built together, once.
-const EXAMPLES: [&str; 4] = ["echo", "hex", "readme", "sleep_gather"];
+const EXAMPLES: [&str; 5] = ["echo", "hex", "readme", "request_id", "sleep_gather"];
 
 // ---------------------------------------------------------------------------------------
 // hex: the decimal → hex line server of the asyncio blog post.
@@ -278,6 +278,46 @@ fn sleep_gather_async_sleeps_overlap_and_blocking_ones_add_up() {
         concurrent < 0.8 * blocking,
         "async {concurrent} s is not well under blocking {blocking} s"
     );
+}
+
+/// Every log line of a request, including its spawned audit task's, carries that request's
+/// id, though three requests interleave on one thread (asyncio's contextvars lesson).
+#[test]
+fn request_id_follows_each_request_into_its_child_tasks() {
+    let (status, lines) =
+        Running::start("request_id", &["--addr", "127.0.0.1:0", "--demo"]).finish();
+    assert!(status.success(), "request_id exited with {status}");
+    let mut id_of = std::collections::HashMap::new();
+    for line in lines.iter().filter(|l| l.starts_with("[req ")) {
+        let (id, rest) = line["[req ".len()..]
+            .split_once("] ")
+            .expect("a tagged line");
+        if let Some(name) = rest
+            .strip_prefix("got \"")
+            .and_then(|r| r.split(' ').next())
+        {
+            let known = id_of
+                .entry(name.to_string())
+                .or_insert_with(|| id.to_string());
+            assert_eq!(known, id, "{name}'s lines carry two ids: {lines:#?}");
+        }
+    }
+    assert_eq!(id_of.len(), 3, "three clients: {lines:#?}");
+    for id in id_of.values() {
+        let tagged = |what: &str| {
+            lines
+                .iter()
+                .filter(|l| l.starts_with(&format!("[req {id}] {what}")))
+                .count()
+        };
+        assert_eq!(tagged("got "), 2, "{lines:#?}");
+        assert_eq!(
+            tagged("audit: "),
+            2,
+            "the child tasks inherit the id: {lines:#?}"
+        );
+        assert_eq!(tagged("connected"), 1, "{lines:#?}");
+    }
 }
 
 /// The README's example is `examples/readme.rs` word for word, and it runs.
