@@ -12,17 +12,19 @@
 //! The executor does not decide when to sleep: the runtime's loop calls `run_ready`, then
 //! `drain_remote`, then lets the reactor wait for I/O, over and over.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Waker};
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use slab::Slab;
 
 use crate::coop;
+use crate::diag::{CancelCause, Diagnostics, Outcome, SpawnMeta};
 use crate::join::JoinHandle;
 use crate::registry::{self, Message, Remote, Unbound};
 use crate::task::TaskId;
@@ -59,6 +61,9 @@ pub(crate) struct Local {
     remote: Arc<Remote>,
     /// Wakes and spawns from other threads.
     rx: Receiver<Message>,
+    /// The diagnostics table, if the runtime turned diagnostics on. Checked once per spawn,
+    /// poll and wake; when unset, nothing else is recorded.
+    diag: OnceCell<Arc<Diagnostics>>,
 }
 
 /// The executor of one worker: a slab of tasks and the queue of those ready to run.
@@ -104,6 +109,7 @@ impl Executor {
                 current_task: Cell::new(None),
                 remote,
                 rx,
+                diag: OnceCell::new(),
             }),
         }
     }
@@ -138,7 +144,28 @@ impl Executor {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.local.spawn(future)
+        self.local.spawn(future, SpawnMeta::here())
+    }
+
+    /// Turn diagnostics on: from now on this worker records its tasks in a
+    /// [`Diagnostics`] table (see [`diag`](crate::diag)), warning about polls longer than
+    /// `slow_poll`. `number` is how logs and dumps name the worker (its position in its
+    /// runtime). Returns the table, for readers on other threads. Tasks spawned before this
+    /// call are not in it. Calling it again returns the existing table.
+    pub fn enable_diagnostics(
+        &self,
+        number: usize,
+        slow_poll: Option<Duration>,
+    ) -> Arc<Diagnostics> {
+        self.local
+            .diag
+            .get_or_init(|| Diagnostics::new(number, slow_poll))
+            .clone()
+    }
+
+    /// The diagnostics table, if diagnostics are on.
+    pub fn diagnostics(&self) -> Option<Arc<Diagnostics>> {
+        self.local.diag.get().cloned()
     }
 
     /// A handle other threads can use to spawn `Send` futures onto this worker.
@@ -173,10 +200,16 @@ impl Executor {
             n += 1;
             match msg {
                 Message::Wake(id) => self.local.wake(id),
-                Message::Spawn(task) => self.local.adopt(task),
+                Message::Abort(id, cause) => self.local.abort(id, cause),
+                Message::Spawn(task, meta) => self.local.adopt(task, meta),
             }
         }
         n
+    }
+
+    /// How many tasks are in the run queue.
+    pub fn ready_len(&self) -> usize {
+        self.local.queue.borrow().len()
     }
 
     /// True if a task, or the `block_on` future, is waiting to be polled.
@@ -223,10 +256,12 @@ impl Executor {
             for task in tasks {
                 // SAFETY: we are the owner (rule 3), the task is not complete (complete
                 // tasks leave the slab), and the slab's reference is the executor's.
-                unsafe {
-                    task.cancel();
-                    task.complete();
+                unsafe { task.cancel() };
+                if let Some(diag) = self.local.diag.get() {
+                    diag.on_finish(task.id(), Outcome::Cancelled(Some(CancelCause::Shutdown)));
                 }
+                // SAFETY: as above; the stage now holds Finished.
+                unsafe { task.complete() };
             }
         }
     }
@@ -241,8 +276,7 @@ impl Drop for Executor {
 }
 
 impl Local {
-    #[track_caller]
-    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    fn spawn<F>(&self, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -269,12 +303,15 @@ impl Local {
         );
         entry.insert(task);
         drop(tasks);
+        if let Some(diag) = self.diag.get() {
+            diag.on_spawn(id, meta);
+        }
         self.schedule(task);
         JoinHandle::new(task)
     }
 
     /// Place a task sent from another thread into the slab and schedule it.
-    fn adopt(&self, unbound: Unbound) {
+    fn adopt(&self, unbound: Unbound, meta: SpawnMeta) {
         if self.closed.get() {
             return; // dropping `unbound` cancels it
         }
@@ -290,7 +327,18 @@ impl Local {
             worker: self.index,
             task: id,
         });
+        if let Some(diag) = self.diag.get() {
+            diag.on_spawn(id, meta);
+        }
         self.schedule(task);
+    }
+
+    /// An abort of one of our tasks: note why, then wake it so it is cancelled.
+    fn abort(&self, id: TaskId, cause: CancelCause) {
+        if let Some(diag) = self.diag.get() {
+            diag.on_cancel_requested(id, cause);
+        }
+        self.wake(id);
     }
 
     fn next_id(&self, slot: usize) -> TaskId {
@@ -314,6 +362,9 @@ impl Local {
             RunState::Idle => {
                 state.set(RunState::Queued);
                 self.queue.borrow_mut().push_back(task);
+                if let Some(diag) = self.diag.get() {
+                    diag.on_schedule(task.id());
+                }
             }
             RunState::Running => state.set(RunState::RunningNotified),
             RunState::Queued | RunState::RunningNotified => {}
@@ -338,6 +389,8 @@ impl Local {
     fn run(&self, task: RawTask) {
         let header = task.header();
         header.run_state.set(RunState::Running);
+        let diag = self.diag.get();
+        let started = diag.map(|d| d.on_poll_start(task.id()));
         let finished = if header.state.load().is_cancelled() {
             // SAFETY: we are the owner and the task is not complete (rule 3).
             unsafe { task.cancel() };
@@ -352,12 +405,21 @@ impl Local {
             self.current_task.set(None);
             finished
         };
+        let requeue =
+            !finished && header.run_state.replace(RunState::Idle) == RunState::RunningNotified;
+        if let (Some(diag), Some(started)) = (diag, started) {
+            diag.on_poll_end(task.id(), started, requeue);
+            if finished {
+                // SAFETY: the stage is Finished and we are the owner.
+                diag.on_finish(task.id(), unsafe { task.outcome() });
+            }
+        }
         if finished {
             self.tasks.borrow_mut().remove(task.id().slot as usize);
             // SAFETY: the stage is Finished, we are the owner, and the slab's reference —
             // just removed — is the executor's.
             unsafe { task.complete() };
-        } else if header.run_state.replace(RunState::Idle) == RunState::RunningNotified {
+        } else if requeue {
             header.run_state.set(RunState::Queued);
             self.queue.borrow_mut().push_back(task);
         }
@@ -384,15 +446,20 @@ pub(crate) fn wake(r: WakeRef) {
     })
 }
 
-/// `JoinHandle::abort`: flag the task, then wake it so its worker sees the flag.
-pub(crate) fn abort(task: RawTask) {
+/// `JoinHandle::abort`: flag the task, then wake it so its worker sees the flag (and
+/// records why, if it keeps diagnostics).
+pub(crate) fn abort(task: RawTask, cause: CancelCause) {
     let prev = task.header().state.request_cancel();
     if prev.is_complete() || prev.is_cancelled() {
         return;
     }
     // An unbound task is on its way to its worker, which will schedule it and see the flag.
     if prev.is_bound() {
-        wake(task.wake_ref());
+        let r = task.wake_ref();
+        with_current(|local| match local {
+            Some(local) if local.index == r.worker => local.abort(r.task, cause),
+            _ => registry::send_remote(r.worker, Message::Abort(r.task, cause)),
+        })
     }
 }
 
@@ -421,8 +488,20 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    spawn_with(future, SpawnMeta::here())
+}
+
+/// [`spawn_local`] with the name and spawn location to record (if diagnostics are on).
+///
+/// # Panics
+/// If called outside a tempo runtime (no worker on this thread).
+pub fn spawn_with<F>(future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
     with_current(|local| match local {
-        Some(local) => local.spawn(future),
+        Some(local) => local.spawn(future, meta),
         None => panic!(
             "tempo::spawn called outside a tempo runtime: call it from a task, or inside \
              `tempo::run` / `Runtime::block_on`, or use `Handle::spawn` from other threads"
@@ -459,14 +538,23 @@ impl Spawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_with(future, SpawnMeta::here())
+    }
+
+    /// [`Spawner::spawn`] with the name and spawn location to record.
+    pub fn spawn_with<F>(&self, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         // Compare the worker itself, not its index: indexes are reused after a worker is
         // gone, and a spawner outliving its worker must not spawn onto a stranger.
         let on_own_thread =
             with_current(|l| l.is_some_and(|l| Arc::ptr_eq(&l.remote, &self.remote)));
         if on_own_thread {
-            return spawn_local(future);
+            return spawn_with(future, meta);
         }
-        spawn_remote(self, future)
+        spawn_remote(self, future, meta)
     }
 
     /// The worker's index.
@@ -475,7 +563,7 @@ impl Spawner {
     }
 }
 
-fn spawn_remote<F>(spawner: &Spawner, future: F) -> JoinHandle<F::Output>
+fn spawn_remote<F>(spawner: &Spawner, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -484,7 +572,7 @@ where
     let handle = JoinHandle::new(task);
     // On failure the message — and the Unbound in it — is dropped here, which cancels
     // the task; the handle then reports Cancelled.
-    let _ = spawner.remote.send(Message::Spawn(Unbound(task)));
+    let _ = spawner.remote.send(Message::Spawn(Unbound(task), meta));
     handle
 }
 

@@ -14,11 +14,13 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use crate::coop;
+use crate::diag::CancelCause;
 use crate::task::TaskId;
 use crate::task::raw::RawTask;
 
@@ -58,8 +60,28 @@ impl<T> JoinHandle<T> {
     /// `Err(JoinError::is_cancelled())`. A task that already finished keeps its output.
     /// Unlike asyncio, the task gets no chance to catch the cancellation and carry on:
     /// in Rust, cancelling a future means dropping it.
+    #[track_caller]
     pub fn abort(&self) {
-        crate::executor::abort(self.raw);
+        crate::executor::abort(
+            self.raw,
+            CancelCause::Abort {
+                at: Location::caller(),
+            },
+        );
+    }
+
+    /// Cancel the task, recording `reason` and the caller's location as the cause (shown
+    /// by task dumps): for code that cancels tasks on someone else's behalf — a task group,
+    /// a timeout, a lost `select!`.
+    #[track_caller]
+    pub fn abort_because(&self, reason: &'static str) {
+        crate::executor::abort(
+            self.raw,
+            CancelCause::Because {
+                reason,
+                at: Location::caller(),
+            },
+        );
     }
 
     /// True once the task has finished (with an output, a panic, or a cancellation).
@@ -168,8 +190,28 @@ unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {
     /// Cancel the task, as [`JoinHandle::abort`] does.
+    #[track_caller]
     pub fn abort(&self) {
-        crate::executor::abort(self.raw);
+        crate::executor::abort(
+            self.raw,
+            CancelCause::Abort {
+                at: Location::caller(),
+            },
+        );
+    }
+
+    /// Cancel the task, recording `reason` and the caller's location as the cause (shown
+    /// by task dumps): for code that cancels tasks on someone else's behalf — a task group,
+    /// a timeout, a lost `select!`.
+    #[track_caller]
+    pub fn abort_because(&self, reason: &'static str) {
+        crate::executor::abort(
+            self.raw,
+            CancelCause::Because {
+                reason,
+                at: Location::caller(),
+            },
+        );
     }
 
     /// True once the task has finished.

@@ -31,6 +31,10 @@
 //! - [`registry`]: the process-wide table that lets a waker on any thread find its worker.
 //! - [`join`]: [`JoinHandle`] and [`JoinError`] — asyncio's `Task` object as seen by the
 //!   code that awaits it.
+//! - [`blocking`]: [`BlockingTask`] — a closure run on a thread pool, awaited through a
+//!   JoinHandle.
+//! - [`diag`]: [`Diagnostics`](diag::Diagnostics) — the per-worker task table behind
+//!   slow-poll warnings, task dumps and the watchdog; off unless the runtime turns it on.
 //! - [`coop`]: the cooperative budget and [`yield_now`] — how a task that is always ready
 //!   still lets sockets and timers through.
 //!
@@ -39,13 +43,16 @@
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+pub mod blocking;
 pub mod coop;
+pub mod diag;
 pub mod executor;
 pub mod join;
 pub mod registry;
 pub mod task;
 pub mod waker;
 
+pub use blocking::BlockingTask;
 pub use coop::{YieldNow, yield_now};
 pub use executor::{Executor, Spawner, spawn, spawn_local, try_current_worker};
 pub use join::{AbortHandle, JoinError, JoinHandle};

@@ -20,6 +20,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::diag::{CancelCause, SpawnMeta};
 use crate::task::TaskId;
 use crate::task::raw::RawTask;
 use crate::waker::{MAX_WORKERS, WakeRef};
@@ -28,8 +29,11 @@ use crate::waker::{MAX_WORKERS, WakeRef};
 pub(crate) enum Message {
     /// Schedule this task if it is still the one in that slot.
     Wake(TaskId),
-    /// Adopt this task: it was spawned from another thread.
-    Spawn(Unbound),
+    /// This task was aborted from another thread, for this reason: note the cause (for
+    /// diagnostics) and schedule it, so it is cancelled at its next scheduling point.
+    Abort(TaskId, CancelCause),
+    /// Adopt this task: it was spawned from another thread, from there.
+    Spawn(Unbound, SpawnMeta),
 }
 
 /// A task on its way to its worker, holding the executor's reference. If it never arrives —
@@ -151,12 +155,17 @@ pub(crate) fn unregister(index: usize, next_generation: u32) {
 
 /// Wake a task that belongs to a worker on another thread.
 pub(crate) fn wake_remote(r: WakeRef) {
-    let entry = ENTRIES[r.worker]
+    send_remote(r.worker, Message::Wake(r.task));
+}
+
+/// Send a message to the worker at `index`, if there is one.
+pub(crate) fn send_remote(index: usize, msg: Message) {
+    let entry = ENTRIES[index]
         .remote
         .read()
         .unwrap_or_else(PoisonError::into_inner);
     if let Some(remote) = entry.as_ref() {
         // A send fails only if the worker is shutting down; then there is nobody to wake.
-        let _ = remote.send(Message::Wake(r.task));
+        let _ = remote.send(msg);
     }
 }

@@ -76,6 +76,17 @@ impl WakeRef {
     }
 }
 
+/// The worker and task a waker wakes, if it is one of tempo's task wakers (the block_on
+/// future's waker, and wakers of other executors, give `None`). Task dumps use it to tell
+/// which task a waker parked in the reactor belongs to.
+pub fn decode(waker: &Waker) -> Option<(usize, TaskId)> {
+    if !std::ptr::eq(waker.vtable(), &VTABLE) {
+        return None;
+    }
+    let r = WakeRef::from_bits(waker.data().addr());
+    (r.task.slot != MAIN_SLOT).then_some((r.worker, r.task))
+}
+
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
 
 fn clone(data: *const ()) -> RawWaker {

@@ -14,6 +14,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::TaskId;
 use super::state::State;
+use crate::diag::Outcome;
 use crate::join::JoinError;
 use crate::waker::WakeRef;
 
@@ -83,8 +84,10 @@ pub(crate) struct Vtable {
     cancel: unsafe fn(NonNull<Header>),
     /// Move the output into a `*mut Poll<Result<F::Output, JoinError>>`.
     read_output: unsafe fn(NonNull<Header>, *mut ()),
-    /// Drop the output nobody will read.
+    /// Drop the output nobody will read (logging a panic nobody will see).
     drop_output: unsafe fn(NonNull<Header>),
+    /// How the finished task ended, for diagnostics.
+    outcome: unsafe fn(NonNull<Header>) -> Outcome,
     /// Free the allocation.
     dealloc: unsafe fn(NonNull<Header>),
 }
@@ -97,6 +100,7 @@ impl<F: Future> VtableFor<F> {
         cancel: cancel::<F>,
         read_output: read_output::<F>,
         drop_output: drop_output::<F>,
+        outcome: outcome::<F>,
         dealloc: dealloc::<F>,
     };
 }
@@ -197,6 +201,16 @@ impl RawTask {
         }
         // SAFETY: the caller hands us the executor's reference.
         unsafe { self.drop_ref() }
+    }
+
+    /// How the task ended. Owner, after `poll` returned true or after `cancel`, before
+    /// `complete`.
+    ///
+    /// # Safety
+    /// The stage holds `Finished` and the caller is the owner (rules 3 and 4).
+    pub(crate) unsafe fn outcome(self) -> Outcome {
+        // SAFETY: upheld by the caller; the vtable matches the allocation (rule 1).
+        unsafe { (self.header().vtable.outcome)(self.ptr) }
     }
 
     /// Move the output out.
@@ -309,8 +323,32 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 /// Rule 4: the caller owns the completed stage.
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: rule 1; rule 4. The future is gone, so moving the stage is allowed.
-    let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
+    let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
+    // SAFETY: as above.
+    let stage = unsafe { &mut *cell.stage.get() };
+    if let Stage::Finished(Err(e)) = &*stage {
+        if e.is_panic() {
+            // asyncio's "Task exception was never retrieved": a panic nobody will see
+            // otherwise, because the task was detached or its handle dropped unread.
+            let id = WakeRef::from_bits(cell.header.id.load(Ordering::Relaxed) as usize).task;
+            log::error!("tempo: task {id} {e}, and nobody read its JoinHandle");
+        }
+    }
     *stage = Stage::Consumed;
+}
+
+/// # Safety
+/// Rules 3 and 4: the caller is the owner and the stage holds `Finished`.
+unsafe fn outcome<F: Future>(ptr: NonNull<Header>) -> Outcome {
+    // SAFETY: rule 1; the caller owns the finished stage.
+    let stage = unsafe { &*ptr.cast::<Cell<F>>().as_ref().stage.get() };
+    match stage {
+        Stage::Finished(Ok(_)) => Outcome::Completed,
+        Stage::Finished(Err(e)) if e.is_panic() => {
+            Outcome::Panicked(e.panic_message().map(str::to_string))
+        }
+        _ => Outcome::Cancelled(None),
+    }
 }
 
 /// # Safety
