@@ -4,6 +4,13 @@
 //! task to run (or has run enough of them; see the runtime's loop). Everything other
 //! threads or I/O objects need — registering a socket, arming a timer, waking the worker
 //! up — goes through a cloneable [`Handle`].
+//!
+//! Two optional services sit here too. The high-resolution timer mode
+//! ([`Reactor::set_timer_resolution`]) ends a turn's wait at a timer's deadline to the
+//! microsecond instead of the millisecond (see `time/hires.rs`). The diagnostics switch
+//! ([`Handle::set_diagnostics`]) makes the reactor keep a histogram of timer lateness; and
+//! [`Handle::for_each_waiter`] lists who is parked where, for task dumps (see
+//! `driver/waiters.rs`).
 
 use std::cell::RefCell;
 use std::io;
@@ -16,10 +23,20 @@ use mio::{Events, Poll, Token};
 
 use crate::io::IoTable;
 use crate::time::heap::TimerHeap;
+use crate::time::hires::{self, HiRes};
+use crate::time::lateness::{self, LatenessHistogram};
+
+mod waiters;
+
+pub use waiters::WaitingOn;
 
 /// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`. I/O
-/// tokens never reach it (see [`IoTable`]).
+/// tokens never reach it (see [`IoTable`]); nor does the timerfd's, [`hires::TIMER`].
 const UNPARK: Token = Token(usize::MAX);
+
+/// Finest timer resolution the millisecond-rounded `epoll_wait` timeout gives. A
+/// [`Reactor::set_timer_resolution`] below it switches the high-resolution mode on.
+const EPOLL_RESOLUTION: Duration = Duration::from_millis(1);
 
 /// How many events one `epoll_wait` may return.
 const EVENTS_CAPACITY: usize = 1024;
@@ -41,6 +58,21 @@ pub(crate) struct Shared {
     unpark: mio::Waker,
     /// Set once the reactor is dropped: registrations then fail instead of waiting forever.
     pub(crate) shut_down: AtomicBool,
+    /// Whether to record diagnostics ([`Handle::set_diagnostics`]). Read `Relaxed` on hot
+    /// paths: a change need only be seen soon, not in order with anything else.
+    diagnostics: AtomicBool,
+    /// Timer lateness, recorded by completing `Sleep`s while `diagnostics` is on.
+    lateness: lateness::Recorder,
+}
+
+impl Shared {
+    /// A `Sleep` that had to wait completed `late` after its deadline: count it, if
+    /// diagnostics are on. Off, this is one relaxed load.
+    pub(crate) fn record_lateness(&self, late: Duration) {
+        if self.diagnostics.load(Ordering::Relaxed) {
+            self.lateness.record(late);
+        }
+    }
 }
 
 /// A handle to a reactor: cheap to clone, `Send + Sync`.
@@ -71,6 +103,10 @@ pub struct Reactor {
     /// Wakers collected under the locks and woken after releasing them. Kept to reuse its
     /// allocation from turn to turn.
     to_wake: Vec<Waker>,
+    /// What [`Reactor::set_timer_resolution`] was last given.
+    timer_resolution: Option<Duration>,
+    /// The high-resolution timer mode's timerfd, while the mode is on.
+    hires: Option<HiRes>,
 }
 
 /// Restores the previous current reactor when dropped. Returned by [`Reactor::enter`].
@@ -101,9 +137,54 @@ impl Reactor {
                 timers: Mutex::new(TimerHeap::new()),
                 unpark,
                 shut_down: AtomicBool::new(false),
+                diagnostics: AtomicBool::new(false),
+                lateness: lateness::Recorder::new(),
             }),
             to_wake: Vec::with_capacity(64),
+            timer_resolution: None,
+            hires: None,
         })
+    }
+
+    /// How precisely timers should wake: `None` (the default) or a resolution of a
+    /// millisecond or more keeps the millisecond-rounded `epoll_wait` timeout, so a timer
+    /// is up to about a millisecond late. A resolution below a millisecond switches on the
+    /// high-resolution mode: on Linux the reactor also arms a `timerfd` for the nearest
+    /// deadline whenever the rounded timeout would wake more than `resolution` after it,
+    /// so short sleeps complete within microseconds of their deadline, for the price of a
+    /// syscall or two per timer. On kqueue the timeout is simply not rounded. See
+    /// `time/hires.rs`. Timers never fire early in either mode.
+    ///
+    /// Fails only if the timerfd cannot be created or registered (out of descriptors); the
+    /// reactor then stays in the millisecond mode.
+    pub fn set_timer_resolution(&mut self, resolution: Option<Duration>) -> io::Result<()> {
+        let fine = resolution.filter(|&r| r < EPOLL_RESOLUTION);
+        match (fine, &mut self.hires) {
+            (Some(r), Some(hires)) => hires.set_resolution(r),
+            (Some(r), None) => self.hires = Some(HiRes::new(self.poll.registry(), r)?),
+            (None, Some(hires)) => {
+                hires.deregister(self.poll.registry())?;
+                self.hires = None;
+            }
+            (None, None) => {}
+        }
+        self.timer_resolution = resolution;
+        Ok(())
+    }
+
+    /// What [`set_timer_resolution`](Self::set_timer_resolution) was last given.
+    pub fn timer_resolution(&self) -> Option<Duration> {
+        self.timer_resolution
+    }
+
+    /// True if the high-resolution timer mode is on (a resolution below 1 ms was set).
+    pub fn is_high_resolution(&self) -> bool {
+        self.hires.is_some()
+    }
+
+    /// Switch diagnostics on or off; the same as [`Handle::set_diagnostics`].
+    pub fn set_diagnostics(&self, on: bool) {
+        self.handle().set_diagnostics(on);
     }
 
     /// A handle to this reactor.
@@ -125,8 +206,10 @@ impl Reactor {
     ///
     /// 1. Shorten the wait to the nearest timer deadline, rounded *up* to whole
     ///    milliseconds — epoll counts in milliseconds, and waking early would only spin.
+    ///    In the high-resolution mode, also arm the timerfd for the deadline itself.
     /// 2. `epoll_wait`.
     /// 3. For each event, record readiness on its registration and collect its wakers.
+    ///    (The unpark and timerfd events only end the wait.)
     /// 4. Expire the timers whose deadline has passed, in deadline order, and collect their
     ///    wakers.
     /// 5. Wake everything collected, after every lock is released.
@@ -134,11 +217,7 @@ impl Reactor {
         // 1.
         let next_timer = lock(&self.shared.timers).next_deadline();
         let timeout = match next_timer {
-            Some(deadline) => {
-                let until_timer =
-                    ceil_to_millis(deadline.saturating_duration_since(Instant::now()));
-                Some(max_wait.map_or(until_timer, |w| w.min(until_timer)))
-            }
+            Some(deadline) => Some(self.wait_for_timer(deadline, max_wait)),
             None => max_wait,
         };
         // 2.
@@ -149,15 +228,22 @@ impl Reactor {
         }
         // 3.
         let mut stats = TurnStats::default();
+        let mut timerfd_fired = false;
         {
             let ios = lock(&self.shared.ios);
             for event in self.events.iter() {
-                if event.token() == UNPARK {
-                    continue;
+                match event.token() {
+                    UNPARK => {}
+                    hires::TIMER => timerfd_fired = true,
+                    _ => {
+                        stats.events += 1;
+                        ios.dispatch(event, &mut self.to_wake);
+                    }
                 }
-                stats.events += 1;
-                ios.dispatch(event, &mut self.to_wake);
             }
+        }
+        if let (true, Some(hires)) = (timerfd_fired, &mut self.hires) {
+            hires.acknowledge();
         }
         // 4.
         if next_timer.is_some() {
@@ -169,6 +255,19 @@ impl Reactor {
             waker.wake();
         }
         Ok(stats)
+    }
+
+    /// Step 1 of [`turn`](Self::turn) when a timer is armed: how long `epoll_wait` may
+    /// wait for it — never past its deadline's millisecond, nor past `max_wait` — arming
+    /// the timerfd on the way in the high-resolution mode.
+    fn wait_for_timer(&mut self, deadline: Instant, max_wait: Option<Duration>) -> Duration {
+        let until = deadline.saturating_duration_since(Instant::now());
+        let rounded = ceil_to_millis(until);
+        let wait = max_wait.map_or(rounded, |w| w.min(rounded));
+        match &mut self.hires {
+            Some(hires) => hires.plan(deadline, until, wait),
+            None => wait,
+        }
     }
 }
 
@@ -223,6 +322,46 @@ impl Handle {
         self.shared.shut_down.load(Ordering::Acquire)
     }
 
+    /// Switch the reactor's diagnostics on or off, from any thread: while on, it records
+    /// the [lateness](Self::timer_lateness) of every timer that completes. Off by default,
+    /// and then it costs one relaxed load per completed timer.
+    pub fn set_diagnostics(&self, on: bool) {
+        self.shared.diagnostics.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether diagnostics are on.
+    pub fn diagnostics(&self) -> bool {
+        self.shared.diagnostics.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of how late this reactor's timers have run, from any thread: a histogram
+    /// of the time from each deadline to the poll at which its `Sleep` completed, for every
+    /// timer that had to wait and completed while diagnostics were on. See
+    /// [`LatenessHistogram`].
+    pub fn timer_lateness(&self) -> LatenessHistogram {
+        self.shared.lateness.snapshot()
+    }
+
+    /// Empty the lateness histogram (say, at the start of a measurement).
+    pub fn reset_timer_lateness(&self) {
+        self.shared.lateness.reset();
+    }
+
+    /// Visit every waker parked in this reactor — in each registration's read and write
+    /// slots and in each armed timer — with what it waits on. For task dumps: the caller
+    /// decodes each waker into a task. Runs on any thread.
+    ///
+    /// The wakers are cloned out under the reactor's locks, and `visit` is called after
+    /// they are released, so it may use the reactor freely. What it sees is a snapshot;
+    /// see `driver/waiters.rs`. A waker may appear more than once (a task waiting on both
+    /// directions of a socket, or on a socket and a timer, as a `timeout` around a read
+    /// does).
+    pub fn for_each_waiter(&self, mut visit: impl FnMut(&Waker, WaitingOn)) {
+        for (waker, on) in waiters::collect(&self.shared) {
+            visit(&waker, on);
+        }
+    }
+
     pub(crate) fn shut_down_error() -> io::Error {
         io::Error::other("tempo: the runtime owning this I/O object has shut down")
     }
@@ -267,5 +406,64 @@ mod tests {
             ceil_to_millis(Duration::from_millis(3)),
             Duration::from_millis(3)
         );
+    }
+
+    #[test]
+    fn the_resolution_switches_the_mode_on_below_a_millisecond_only() {
+        let mut reactor = Reactor::new().unwrap();
+        assert!(!reactor.is_high_resolution(), "off by default");
+        reactor
+            .set_timer_resolution(Some(Duration::from_millis(1)))
+            .unwrap();
+        assert!(
+            !reactor.is_high_resolution(),
+            "1 ms is what epoll gives anyway"
+        );
+        reactor
+            .set_timer_resolution(Some(Duration::from_micros(100)))
+            .unwrap();
+        assert!(reactor.is_high_resolution());
+        assert_eq!(reactor.timer_resolution(), Some(Duration::from_micros(100)));
+        reactor.set_timer_resolution(None).unwrap();
+        assert!(!reactor.is_high_resolution());
+        // And back on: the timerfd's token is free again after deregistering.
+        reactor.set_timer_resolution(Some(Duration::ZERO)).unwrap();
+        assert!(reactor.is_high_resolution());
+    }
+
+    /// In the high-resolution mode, a turn ends at a timer through the timerfd — not
+    /// through epoll's millisecond timeout — and the timerfd is armed once per deadline.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_turn_ends_at_the_timerfd_and_arms_it_once_per_deadline() {
+        use crate::time::sleep;
+        use std::future::Future;
+        use std::pin::pin;
+        use std::task::Context;
+
+        let mut reactor = Reactor::new().unwrap();
+        reactor
+            .set_timer_resolution(Some(Duration::from_micros(50)))
+            .unwrap();
+        let _enter = reactor.enter();
+        // 20.3 ms: the millisecond timeout would end the wait at 21 ms, 700 µs late.
+        let mut nap = pin!(sleep(Duration::from_micros(20_300)));
+        let deadline = nap.deadline();
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(nap.as_mut().poll(&mut cx).is_pending());
+        let arming = |r: &Reactor| r.hires.as_ref().unwrap().arming();
+
+        // A zero wait (tasks are ready) needs no timerfd.
+        reactor.turn(Some(Duration::ZERO)).unwrap();
+        assert_eq!(arming(&reactor), (0, None));
+        // A turn cut short by an unpark has armed it…
+        reactor.handle().unpark();
+        assert_eq!(reactor.turn(None).unwrap().timers, 0);
+        assert_eq!(arming(&reactor), (1, Some(deadline)));
+        // …and the next one does not arm it again, and ends on its event: acknowledged.
+        assert_eq!(reactor.turn(None).unwrap().timers, 1);
+        assert!(Instant::now() >= deadline);
+        assert_eq!(arming(&reactor), (1, None), "the wait ended on the timerfd");
+        assert!(nap.as_mut().poll(&mut cx).is_ready());
     }
 }

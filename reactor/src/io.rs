@@ -33,7 +33,7 @@ use mio::event::{Event, Source};
 use mio::{Interest, Token};
 use slab::Slab;
 
-use crate::driver::{Handle, lock};
+use crate::driver::{Handle, WaitingOn, lock};
 
 /// Which half of a socket an operation uses. Each has its own readiness and waker slot, so
 /// one task may read while another writes.
@@ -207,6 +207,23 @@ impl IoTable {
         }
     }
 
+    /// Task dumps: a clone of every parked waker, with the direction and the key it waits
+    /// on. Locks each registration's waiter slots in turn, as `dispatch` does (table, then
+    /// slot: the one lock order).
+    pub(crate) fn collect_waiters(&self, out: &mut Vec<(Waker, WaitingOn)>) {
+        for (key, io) in self.slab.iter() {
+            for direction in [Direction::Read, Direction::Write] {
+                let on = match direction {
+                    Direction::Read => WaitingOn::Read { token: key },
+                    Direction::Write => WaitingOn::Write { token: key },
+                };
+                let waiters = lock(io.waker_slot(direction));
+                let parked = waiters.first.iter().chain(&waiters.rest);
+                out.extend(parked.map(|waker| (waker.clone(), on)));
+            }
+        }
+    }
+
     /// Reactor shutdown: take every parked waker.
     pub(crate) fn drain_wakers(&self, to_wake: &mut Vec<Waker>) {
         for (_, io) in self.slab.iter() {
@@ -238,7 +255,9 @@ impl Registration {
             table.generation.wrapping_add(1) & ((1 << (usize::BITS - KEY_BITS - 1)) - 1);
         let generation = table.generation;
         let entry = table.slab.vacant_entry();
-        // `usize::MAX` is the unpark token; masking the generation's top bit keeps clear.
+        // Masking the generation's top bit keeps every I/O token's top bit clear, which
+        // leaves the tokens with it set to the reactor itself: `usize::MAX` unparks,
+        // `usize::MAX - 1` is the high-resolution timerfd.
         let token = Token(entry.key() | (generation << KEY_BITS));
         let io = Arc::new(ScheduledIo {
             token,

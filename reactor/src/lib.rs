@@ -29,13 +29,21 @@
 //!   edge-triggered readiness protocol. [`PollEvented`] ties a mio source to a
 //!   registration and deregisters it on drop.
 //! - [`time`]: [`sleep`](time::sleep), [`interval`](time::interval),
-//!   [`timeout`](time::timeout), and the timer heap behind them.
+//!   [`timeout`](time::timeout), the timer heap behind them, the lateness histogram, and
+//!   the timerfd high-resolution mode.
+//! - [`driver`]'s [`WaitingOn`]: what each parked waker waits for, for task dumps.
+//! - [`signal`] (Unix): the signal handler, the self-pipe it writes to, and the fan-out
+//!   that wakes every [`SignalListener`](signal::SignalListener) of a signal. Its
+//!   `unsafe` (`sigaction`, the handler's `write`) stays inside that file.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod driver;
 pub mod io;
+#[cfg(unix)]
+pub mod signal;
 pub mod time;
 
-pub use driver::{Handle, Reactor, TurnStats};
+pub use driver::{Handle, Reactor, TurnStats, WaitingOn};
 pub use io::{Direction, PollEvented, ReadyEvent, Registration};
+pub use time::LatenessHistogram;

@@ -20,6 +20,8 @@ use std::time::Instant;
 
 use slab::Slab;
 
+use crate::driver::WaitingOn;
+
 /// `pos` of a timer that has fired and is no longer in the heap.
 const FIRED: usize = usize::MAX;
 
@@ -133,6 +135,20 @@ impl TimerHeap {
             fired += 1;
         }
         fired
+    }
+
+    /// Task dumps: a clone of the waker of every armed timer, with its deadline. Fired
+    /// timers have given their waker away and are not listed.
+    pub(crate) fn collect_waiters(&self, out: &mut Vec<(Waker, WaitingOn)>) {
+        for &key in &self.heap {
+            let entry = &self.entries[key];
+            if let Some(waker) = &entry.waker {
+                let on = WaitingOn::Timer {
+                    deadline: entry.deadline,
+                };
+                out.push((waker.clone(), on));
+            }
+        }
     }
 
     /// Reactor shutdown: take every waker.

@@ -1,5 +1,5 @@
-//! Time: [`sleep`], [`interval`], [`timeout`] — asyncio's `sleep`, a periodic loop, and
-//! `wait_for` / `asyncio.timeout`.
+//! Time: [`sleep`](sleep()), [`interval`](interval()), [`timeout`](timeout()) — asyncio's
+//! `sleep`, a periodic loop, and `wait_for` / `asyncio.timeout`.
 //!
 //! Every timer is an entry in its reactor's timer heap (`time/heap.rs`) — armed the first time its
 //! future is polled, removed when the future is dropped. The reactor sleeps in `epoll_wait`
@@ -8,16 +8,24 @@
 //! **Never early.** A [`Sleep`] completes only when `Instant::now()` has reached its
 //! deadline, checked when it is polled. The reactor rounds its `epoll_wait` timeout up to
 //! whole milliseconds, so timers are late by at most about a millisecond (plus whatever the
-//! loop is busy with), never early.
+//! loop is busy with), never early. The optional high-resolution mode (`time/hires.rs`,
+//! [`Reactor::set_timer_resolution`](crate::Reactor::set_timer_resolution)) also arms a
+//! `timerfd` for the nearest deadline, and brings that millisecond down to microseconds.
 //!
 //! **Drop is cancel.** Dropping a `Sleep` removes its timer at once: a dropped timer never
 //! wakes its task and costs nothing afterwards.
+//!
+//! **Measured.** With diagnostics on, each reactor keeps a histogram of how late its
+//! timers ran ([`LatenessHistogram`], `time/lateness.rs`).
 
 pub(crate) mod heap;
+pub(crate) mod hires;
 mod interval;
+pub(crate) mod lateness;
 mod sleep;
 mod timeout;
 
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
+pub use lateness::LatenessHistogram;
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};

@@ -24,6 +24,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
         timer: None,
+        waited: false,
     }
 }
 
@@ -43,6 +44,10 @@ pub struct Sleep {
     /// The armed timer: its reactor and key. `None` until first polled, and after
     /// completing.
     timer: Option<(Handle, usize)>,
+    /// True while the task waits on the timer for a deadline still ahead: set when `poll`
+    /// returns `Pending`, cleared by a `reset` into the past and on completion. A
+    /// completion counts as timer lateness only if it is set (see `time/lateness.rs`).
+    waited: bool,
 }
 
 impl Sleep {
@@ -60,6 +65,8 @@ impl Sleep {
     /// sleep may complete again after having completed.
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
+        // Into the past, the sleep completes because the caller said so, not the timer.
+        self.waited = self.waited && deadline > Instant::now();
         if let Some((handle, key)) = &self.timer {
             let nearest = lock(&handle.shared.timers).reset(*key, deadline, None);
             if nearest && !handle.is_current() {
@@ -79,10 +86,16 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() >= self.deadline {
+        let now = Instant::now();
+        if now >= self.deadline {
+            if let (true, Some((handle, _))) = (self.waited, &self.timer) {
+                handle.shared.record_lateness(now - self.deadline);
+            }
+            self.waited = false;
             self.disarm();
             return Poll::Ready(());
         }
+        self.waited = true;
         match &self.timer {
             Some((handle, key)) => {
                 if handle.is_shut_down() {

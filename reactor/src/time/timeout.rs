@@ -14,6 +14,10 @@ use super::sleep::{Sleep, deadline_after, sleep_until};
 /// On timeout the inner future is dropped, which cancels it (as asyncio cancels the awaited
 /// task). The future is polled before the clock is checked, so a future that is ready at
 /// once succeeds even with a zero duration, and costs no timer at all.
+///
+/// **Never early for the future either.** The timeout elapses only when the future, polled
+/// at or after the deadline, is still pending. A future that becomes ready exactly at the
+/// deadline — say, a sleep until the same instant — returns its value.
 #[doc(alias = "wait_for")]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     timeout_at(deadline_after(duration), future)
@@ -52,20 +56,34 @@ impl<F> Timeout<F> {
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
+    /// 1. Read the clock, then poll the future: `Ready` wins.
+    /// 2. Poll the sleep (so it is armed, and its lateness recorded when it completes).
+    /// 3. Elapsed only if the clock read in 1 had reached the deadline: the future was
+    ///    polled late enough and was still pending. If the deadline passed only while the
+    ///    future was being polled, wake the task for one more round instead.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned and `sleep` is not. We never move
         // `future` out of a pinned `Timeout` (`into_inner` needs `self` by value, which a
         // pinned, `!Unpin` `Timeout` cannot give), `Timeout` has no `Drop` impl, and it is
         // `Unpin` only when `F` is. Moving `sleep` would be fine: `Sleep` is `Unpin`.
         let this = unsafe { self.get_unchecked_mut() };
+        // 1.
+        let polled_at = Instant::now();
         // SAFETY: as above — we re-pin `future` in place and never move it.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        match Pin::new(&mut this.sleep).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
-            Poll::Pending => Poll::Pending,
+        // 2.
+        if Pin::new(&mut this.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        // 3.
+        if polled_at >= this.sleep.deadline() {
+            Poll::Ready(Err(Elapsed(())))
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
         }
     }
 }
