@@ -144,10 +144,38 @@ fn chained_spawn(g: &mut BenchmarkGroup<'_, WallTime>) {
     });
 }
 
+/// The cost of debug mode: the same spawn-and-yield workload with diagnostics off (the
+/// default) and on (`slow_poll_threshold`, as `TEMPO_DEBUG=1` sets it: task table, slow-poll
+/// timing, watchdog thread).
+fn debug_mode(g: &mut BenchmarkGroup<'_, WallTime>) {
+    let workload = || async {
+        let handles: Vec<_> = (0..YIELD_TASKS)
+            .map(|_| {
+                tempo::spawn(async {
+                    for _ in 0..10 {
+                        tempo::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    };
+    let off = tempo_rt();
+    g.bench_function("tempo_debug_off", |b| b.iter(|| off.block_on(workload())));
+    let on = tempo::Builder::new()
+        .slow_poll_threshold(std::time::Duration::from_millis(100))
+        .build()
+        .expect("tempo runtime");
+    g.bench_function("tempo_debug_on", |b| b.iter(|| on.block_on(workload())));
+}
+
 fn current_thread(c: &mut Criterion) {
     spawn_many_local(&mut c.benchmark_group("spawn_many_local"));
     yield_many(&mut c.benchmark_group("yield_many"));
     chained_spawn(&mut c.benchmark_group("chained_spawn"));
+    debug_mode(&mut c.benchmark_group("debug_mode"));
 }
 
 criterion_group!(benches, current_thread);

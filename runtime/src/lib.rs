@@ -38,6 +38,10 @@
 //! | `contextvars.ContextVar`        | [`task::ContextVar`]                               |
 //! | `Lock`, `Semaphore`, `Event`, `Condition`, `Barrier` | [`sync`]                      |
 //! | `asyncio.Queue`                 | [`sync::Queue`]; also [`sync::mpsc`], [`sync::oneshot`] |
+//! | `loop.add_signal_handler`       | `signal::signal`, `signal::ctrl_c` (Unix)          |
+//! | `asyncio.to_thread`, `run_in_executor` | [`task::spawn_blocking`], [`task::spawn_cpu`] |
+//! | `aiofiles`                      | [`fs`]                                             |
+//! | debug mode, `py-spy dump`, aiomonitor | [`diagnostics`], [`Handle::dump`], [`Builder::monitor`] |
 //! | `asyncio.start_server`          | [`net::TcpListener`]                               |
 //! | `open_connection`, streams      | [`net::TcpStream`]                                 |
 //! | `create_datagram_endpoint`      | [`net::UdpSocket`]                                 |
@@ -45,9 +49,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod blocking;
+pub mod diagnostics;
+pub mod fs;
 pub mod future;
 pub mod net;
 mod runtime;
+#[cfg(unix)]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -1,11 +1,14 @@
 //! A worker: one executor, one reactor, and the loop that alternates between them.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tempo_executor::Executor;
-use tempo_reactor::Reactor;
+use tempo_reactor::{Reactor, TurnStats};
+
+use crate::diagnostics::LoopStats;
 
 /// One complete event loop. Lives on (and never leaves) the thread that runs it.
 pub(crate) struct Worker {
@@ -16,6 +19,9 @@ pub(crate) struct Worker {
     pub(crate) reactor: RefCell<Reactor>,
     /// Task polls between two looks at the reactor, even when tasks are always ready.
     pub(crate) event_interval: usize,
+    /// With diagnostics on: the loop's counters, and the threshold past which a whole run
+    /// phase is reported as a long turn.
+    pub(crate) stats: Option<(Arc<LoopStats>, Option<Duration>)>,
 }
 
 impl Worker {
@@ -26,6 +32,7 @@ impl Worker {
             executor: Executor::new(move || unpark.unpark()),
             reactor: RefCell::new(reactor),
             event_interval: event_interval.max(1),
+            stats: None,
         })
     }
 
@@ -35,6 +42,7 @@ impl Worker {
         let executor = &self.executor;
         let mut main_woken = true; // poll it once to start
         let mut polled_since_turn = 0;
+        let mut phase = Phase::start(self.stats.is_some());
         loop {
             // 1. The block_on future. It counts against the batch like any task, or a
             //    main future that keeps yielding would never let the reactor turn.
@@ -57,13 +65,70 @@ impl Worker {
             }
             // 5. Wait for I/O and timers — or, if tasks are ready, just look.
             let max_wait = if ready { Some(Duration::ZERO) } else { None };
-            self.reactor
+            phase.end(self, polled_since_turn);
+            let turn = self
+                .reactor
                 .borrow_mut()
                 .turn(max_wait)
                 .expect("tempo: epoll_wait failed; the reactor cannot go on");
+            phase.after_turn(self, turn);
             polled_since_turn = 0;
             executor.drain_remote();
             main_woken |= executor.take_main_woken();
         }
+    }
+}
+
+/// Diagnostics' view of one run phase — the polls between two reactor turns. Inert (no
+/// clock reads) when diagnostics are off.
+struct Phase {
+    /// When this phase began; `None` with diagnostics off.
+    started: Option<Instant>,
+    /// What the turn before it delivered, for the report.
+    last_turn: TurnStats,
+    /// When the reactor turn in progress began.
+    turn_started: Option<Instant>,
+}
+
+impl Phase {
+    fn start(on: bool) -> Phase {
+        Phase {
+            started: on.then(Instant::now),
+            last_turn: TurnStats::default(),
+            turn_started: None,
+        }
+    }
+
+    /// The run phase is over: report it if it ran long as a whole (cpython#101946: many
+    /// short polls adding up block the loop as surely as one long one).
+    fn end(&mut self, worker: &Worker, polls: usize) {
+        let (Some(started), Some((stats, threshold))) = (self.started, &worker.stats) else {
+            return;
+        };
+        let now = Instant::now();
+        let ran = now - started;
+        if threshold.is_some_and(|t| ran > t) {
+            stats.record_long_turn();
+            log::warn!(
+                "tempo: long loop turn on worker {}: {ran:?} running {polls} task polls, after \
+                 a reactor turn that delivered {} I/O events and fired {} timers; I/O and \
+                 timers waited all that time",
+                worker.executor.diagnostics().map_or(0, |d| d.worker()),
+                self.last_turn.events,
+                self.last_turn.timers,
+            );
+        }
+        stats.set_queue_depth(worker.executor.ready_len());
+        self.turn_started = Some(now);
+    }
+
+    fn after_turn(&mut self, worker: &Worker, turn: TurnStats) {
+        let (Some(turn_started), Some((stats, _))) = (self.turn_started, &worker.stats) else {
+            return;
+        };
+        let now = Instant::now();
+        stats.record_turn(now - turn_started, turn.events, turn.timers);
+        self.last_turn = turn;
+        self.started = Some(now);
     }
 }

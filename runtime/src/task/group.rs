@@ -113,7 +113,7 @@ impl<E> Shared<E> {
             std::mem::take(&mut state.children)
         };
         for child in children {
-            child.abort();
+            child.abort_because("a sibling in its TaskGroup failed");
         }
     }
 
@@ -152,14 +152,20 @@ impl<E> TaskGroup<E> {
 
     /// Abort every child — cancelling the group. Children spawned afterwards are aborted at
     /// once. `join` then returns `Ok(())` unless a child had already failed.
+    #[track_caller]
     pub fn cancel(&self) {
+        self.cancel_because("TaskGroup::cancel");
+    }
+
+    #[track_caller]
+    fn cancel_because(&self, reason: &'static str) {
         let children = {
             let mut state = self.shared.lock();
             state.cancelled = true;
             std::mem::take(&mut state.children)
         };
         for child in children {
-            child.abort();
+            child.abort_because(reason);
         }
     }
 
@@ -198,7 +204,7 @@ impl<E> TaskGroup<E> {
             state.cancelled
         };
         if cancelled {
-            abort.abort();
+            abort.abort_because("spawned into a cancelled TaskGroup");
         }
         GroupTask { handle }
     }
@@ -279,7 +285,7 @@ impl<E: 'static> TaskGroup<E> {
 impl<E> Drop for TaskGroup<E> {
     /// Children still running are aborted: none outlives the group.
     fn drop(&mut self) {
-        self.cancel();
+        self.cancel_because("its TaskGroup was dropped");
     }
 }
 

@@ -169,6 +169,15 @@ impl<T> JoinSet<T> {
         }
     }
 
+    /// The output of a task that has already finished, if any — without waiting.
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.poll_join_next(&mut cx) {
+            Poll::Ready(output) => output,
+            Poll::Pending => None,
+        }
+    }
+
     /// Wait for every task and return their outputs in completion order.
     pub async fn join_all(mut self) -> Vec<Result<T, JoinError>> {
         let mut outputs = Vec::with_capacity(self.len());
@@ -180,9 +189,10 @@ impl<T> JoinSet<T> {
 
     /// Abort every task in the set. They stay in the set until joined (each then gives
     /// `Err(JoinError::is_cancelled())`, unless it finished first).
+    #[track_caller]
     pub fn abort_all(&mut self) {
         for (_, entry) in self.entries.iter() {
-            entry.handle.abort();
+            entry.handle.abort_because("JoinSet::abort_all");
         }
     }
 
@@ -224,7 +234,9 @@ impl<T: 'static> JoinSet<T> {
 impl<T> Drop for JoinSet<T> {
     /// Tasks still in the set are aborted: they cannot outlive it.
     fn drop(&mut self) {
-        self.abort_all();
+        for (_, entry) in self.entries.iter() {
+            entry.handle.abort_because("its JoinSet was dropped");
+        }
     }
 }
 

@@ -9,13 +9,20 @@
 //! - [`TaskGroup`]: asyncio's `TaskGroup` — structured concurrency, where the first failure
 //!   cancels the siblings.
 //! - [`ContextVar`]: asyncio's `contextvars`, inherited by spawned tasks.
+//!
+//! Work that would block the loop runs on a thread pool instead, awaited through the same
+//! [`JoinHandle`]: [`spawn_blocking`] (asyncio's `to_thread`) and [`spawn_cpu`], from
+//! [`crate::blocking`].
 
+mod builder;
 mod context;
 mod group;
 mod join_set;
 
 use std::future::Future;
 
+pub use crate::blocking::{blocking_slot, cpu_slot, spawn_blocking, spawn_cpu};
+pub use builder::Builder;
 pub use context::{Context, ContextVar};
 pub use group::{GroupTask, TaskGroup, TaskGroupError};
 pub use join_set::JoinSet;
