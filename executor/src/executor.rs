@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
@@ -64,6 +65,9 @@ pub(crate) struct Local {
     /// The diagnostics table, if the runtime turned diagnostics on. Checked once per spawn,
     /// poll and wake; when unset, nothing else is recorded.
     diag: OnceCell<Arc<Diagnostics>>,
+    /// The number of live tasks, published for other threads (`Runtime::live_tasks` of a
+    /// multi-worker runtime). Only this thread writes it: a store, no read-modify-write.
+    live: Arc<AtomicUsize>,
 }
 
 /// The executor of one worker: a slab of tasks and the queue of those ready to run.
@@ -110,6 +114,7 @@ impl Executor {
                 remote,
                 rx,
                 diag: OnceCell::new(),
+                live: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -239,6 +244,11 @@ impl Executor {
         self.local.tasks.borrow().len()
     }
 
+    /// A counter of this worker's live tasks that other threads may read.
+    pub fn live_counter(&self) -> Arc<AtomicUsize> {
+        self.local.live.clone()
+    }
+
     /// Cancel every task: drop each future here, on its own thread, and complete its
     /// JoinHandle with `Cancelled`. Tasks spawned from those destructors are cancelled too.
     /// Afterwards the executor accepts no new tasks.
@@ -249,6 +259,7 @@ impl Executor {
             // Tasks sent from other threads are cancelled by `Unbound`'s drop.
             while self.local.rx.try_recv().is_ok() {}
             let tasks: Vec<RawTask> = self.local.tasks.borrow_mut().drain().collect();
+            self.local.live.store(0, Ordering::Release);
             self.local.queue.borrow_mut().clear();
             if tasks.is_empty() {
                 break;
@@ -302,6 +313,7 @@ impl Local {
             }),
         );
         entry.insert(task);
+        self.live.store(tasks.len(), Ordering::Release);
         drop(tasks);
         if let Some(diag) = self.diag.get() {
             diag.on_spawn(id, meta);
@@ -321,6 +333,7 @@ impl Local {
             let entry = tasks.vacant_entry();
             let id = self.next_id(entry.key());
             entry.insert(task);
+            self.live.store(tasks.len(), Ordering::Release);
             id
         };
         task.bind(WakeRef {
@@ -415,7 +428,10 @@ impl Local {
             }
         }
         if finished {
-            self.tasks.borrow_mut().remove(task.id().slot as usize);
+            let mut tasks = self.tasks.borrow_mut();
+            tasks.remove(task.id().slot as usize);
+            self.live.store(tasks.len(), Ordering::Release);
+            drop(tasks);
             // SAFETY: the stage is Finished, we are the owner, and the slab's reference —
             // just removed — is the executor's.
             unsafe { task.complete() };

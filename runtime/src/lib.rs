@@ -54,7 +54,7 @@ pub mod diagnostics;
 pub mod fs;
 pub mod future;
 pub mod net;
-mod runtime;
+pub(crate) mod runtime;
 #[cfg(unix)]
 pub mod signal;
 pub mod sync;

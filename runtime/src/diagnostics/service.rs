@@ -61,7 +61,9 @@ impl Service {
         let thread = std::thread::Builder::new()
             .name("tempo-diagnostics".into())
             .spawn(move || {
-                let Ok(rt) = crate::Runtime::new() else {
+                // Not `Runtime::new`: under TEMPO_DEBUG that would start a service thread
+                // of its own, and so on without end.
+                let Ok(rt) = crate::Builder::new().without_env().build() else {
                     log::error!("tempo: the diagnostics thread could not start its runtime");
                     return;
                 };

@@ -61,6 +61,57 @@ impl TcpListener {
         })
     }
 
+    /// Bind a listening socket to `addr` with `SO_REUSEPORT` as well as `SO_REUSEADDR`, so
+    /// that several such sockets — one per worker — may listen on the same port and the
+    /// kernel spreads incoming connections over them. See [`TcpListener::bind_sharded`].
+    #[cfg(unix)]
+    pub async fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        each_addr(addr, |addr| TcpListener::from_std(reuseport_socket(addr)?))
+    }
+
+    /// One listener per worker, all on `addr` — the sharded mode of thread-per-core servers
+    /// (monoio, glommio): each worker accepts its own connections and serves them itself,
+    /// so no connection ever crosses a thread. On Linux the sockets share the port through
+    /// `SO_REUSEPORT`, and the kernel hashes each new connection to one of them. Elsewhere
+    /// (kqueue systems do not balance `SO_REUSEPORT`) this falls back to one shared socket
+    /// that every worker accepts on. Port 0 picks one free port for all of them.
+    ///
+    /// The sockets are bound here but registered with each worker's reactor only when
+    /// [`ShardedListener::spawn_accept_loops`] starts the loops. Must be called inside a
+    /// tempo runtime.
+    pub async fn bind_sharded(addr: impl ToSocketAddrs) -> io::Result<ShardedListener> {
+        let handle = crate::Handle::try_current().ok_or_else(|| {
+            io::Error::other("tempo: TcpListener::bind_sharded called outside a tempo runtime")
+        })?;
+        let workers = handle.workers();
+        each_addr(addr, |addr| {
+            let mut sockets = Vec::with_capacity(workers);
+            #[cfg(target_os = "linux")]
+            {
+                let first = reuseport_socket(addr)?;
+                let bound = first.local_addr()?;
+                sockets.push(first);
+                for _ in 1..workers {
+                    sockets.push(reuseport_socket(bound)?);
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                let shared = reuseport_socket(addr)?;
+                for _ in 1..workers {
+                    sockets.push(shared.try_clone()?);
+                }
+                sockets.insert(0, shared);
+            }
+            let local_addr = sockets[0].local_addr()?;
+            Ok(ShardedListener {
+                sockets,
+                local_addr,
+                handle: handle.clone(),
+            })
+        })
+    }
+
     /// Adopt a bound, listening std listener (switching it to non-blocking mode).
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
@@ -95,6 +146,71 @@ impl TcpListener {
     /// The `IP_TTL` of accepted sockets.
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get_ref().ttl()
+    }
+}
+
+/// A bound `SO_REUSEADDR` + `SO_REUSEPORT` listening socket, non-blocking.
+#[cfg(unix)]
+fn reuseport_socket(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(TcpListener::DEFAULT_BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Listening sockets for every worker of a runtime, from [`TcpListener::bind_sharded`].
+#[derive(Debug)]
+pub struct ShardedListener {
+    /// One socket per worker, in worker order (on non-Linux systems, clones of one socket).
+    sockets: Vec<std::net::TcpListener>,
+    /// Where they listen.
+    local_addr: SocketAddr,
+    /// The runtime whose workers will accept.
+    handle: crate::Handle,
+}
+
+impl ShardedListener {
+    /// The address the listeners are bound to (with the real port if bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Start an accept loop on each worker: worker `i` registers socket `i` with its own
+    /// reactor and, for each connection it accepts, spawns `serve(stream, peer)` as a task
+    /// on itself. Returns the accept loops (abort them, or drop the set, to stop
+    /// accepting). An accept error (EMFILE, say) is logged and the loop backs off for
+    /// 100 ms, as a server should.
+    pub fn spawn_accept_loops<F, Fut>(self, serve: F) -> crate::task::JoinSet<io::Error>
+    where
+        F: Fn(TcpStream, SocketAddr) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let serve = std::sync::Arc::new(serve);
+        let mut loops = crate::task::JoinSet::new();
+        for (worker, socket) in self.sockets.into_iter().enumerate() {
+            let serve = serve.clone();
+            let accept_loop = self.handle.spawn_on(worker, async move {
+                let listener = match TcpListener::from_std(socket) {
+                    Ok(l) => l,
+                    Err(e) => return e,
+                };
+                loop {
+                    match listener.accept().await {
+                        // Spawned from this worker's thread, so it stays on this worker.
+                        Ok((stream, peer)) => drop(crate::spawn(serve(stream, peer))),
+                        Err(e) => {
+                            log::warn!("tempo: accept failed on worker {worker}: {e}");
+                            crate::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            });
+            loops.insert(accept_loop);
+        }
+        loops
     }
 }
 

@@ -19,7 +19,7 @@ mod stream;
 pub mod tcp;
 mod udp;
 
-pub use listener::TcpListener;
+pub use listener::{ShardedListener, TcpListener};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
 

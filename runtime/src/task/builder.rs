@@ -58,6 +58,9 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if let Some(handle) = crate::runtime::placing_handle() {
+            return handle.spawn_meta(future, self.meta());
+        }
         self.spawn_local(future)
     }
 
