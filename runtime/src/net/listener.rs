@@ -178,6 +178,14 @@ impl ShardedListener {
         self.local_addr
     }
 
+    /// The sockets themselves, one per worker in worker order, for servers that run their
+    /// own accept loops: move socket `i` into a task spawned with
+    /// [`Handle::spawn_on`](crate::Handle::spawn_on)`(i, ..)` and adopt it there with
+    /// [`TcpListener::from_std`], so it registers with that worker's reactor.
+    pub fn into_std(self) -> Vec<std::net::TcpListener> {
+        self.sockets
+    }
+
     /// Start an accept loop on each worker: worker `i` registers socket `i` with its own
     /// reactor and, for each connection it accepts, spawns `serve(stream, peer)` as a task
     /// on itself. Returns the accept loops (abort them, or drop the set, to stop
