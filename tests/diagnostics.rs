@@ -432,3 +432,17 @@ fn the_monitor_refuses_a_non_loopback_address() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("loopback"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_sigusr1_right_after_build_prints_a_dump_instead_of_killing_the_process() {
+    logs();
+    for _ in 0..20 {
+        let rt = tempo::Builder::new().dump_on_sigusr1(true).build().unwrap();
+        // SAFETY: raise(3) with a valid signal number has no memory-safety preconditions.
+        // If the runtime had not installed its SIGUSR1 handler before `build` returned, the
+        // default action would end this test process here.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
+        drop(rt);
+    }
+}

@@ -4,7 +4,7 @@
 //! | asyncio / Python tool                          | tempo                                      |
 //! |------------------------------------------------|--------------------------------------------|
 //! | `PYTHONASYNCIODEBUG=1`, `slow_callback_duration` | `TEMPO_DEBUG=1`, [`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold) |
-//! | "Executing <Task> took 2.0 seconds"            | `slow poll` warning naming the task, after the poll |
+//! | "Executing `<Task>` took 2.0 seconds"          | `slow poll` warning naming the task, after the poll |
 //! | —                                              | the watchdog: a warning *while* a poll is still stuck |
 //! | "Task exception was never retrieved"           | an error log for a panic nobody read       |
 //! | `py-spy dump`, aiomonitor `ps`                 | [`Handle::dump`](crate::Handle::dump), SIGUSR1, the monitor's `ps` |
@@ -12,7 +12,7 @@
 //!
 //! Everything is off by default and then costs nothing measurable: the executor checks one
 //! `Option` per spawn, poll and wake, and the loop one per turn. Turned on, each worker
-//! keeps a [`Diagnostics`](tempo_executor::diag::Diagnostics) table of its tasks and
+//! keeps a `Diagnostics` table (`tempo_executor::diag`) of its tasks and
 //! [`LoopStats`], and the runtime starts a *service thread*: a small tempo runtime of its
 //! own that runs the watchdog, the monitor console and the SIGUSR1 listener as tasks. Being
 //! on another thread, it answers while the workers are blocked — which is when it matters.

@@ -58,6 +58,10 @@ impl Service {
         };
         let monitor_addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
         let (stop, stopped) = oneshot::channel::<()>();
+        // The thread says when its signal listener is installed: `build` must not return
+        // before, or a SIGUSR1 arriving just after it would meet the default action and kill
+        // the process.
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("tempo-diagnostics".into())
             .spawn(move || {
@@ -69,19 +73,27 @@ impl Service {
                 };
                 rt.block_on(async move {
                     let mut services = JoinSet::new();
+                    if opts.dump_on_sigusr1 {
+                        match crate::signal::signal(crate::signal::SignalKind::User1) {
+                            Ok(signals) => {
+                                services.spawn(dump_on_sigusr1(diag.clone(), signals));
+                            }
+                            Err(e) => log::error!("tempo: cannot listen for SIGUSR1: {e}"),
+                        }
+                    }
+                    let _ = ready_tx.send(());
                     if let Some(threshold) = opts.watchdog {
                         services.spawn(watchdog(diag.clone(), threshold));
                     }
                     if let Some(listener) = listener {
                         services.spawn(console(listener, diag.clone()));
                     }
-                    if opts.dump_on_sigusr1 {
-                        services.spawn(dump_on_sigusr1(diag.clone()));
-                    }
                     let _ = stopped.await;
                     services.shutdown().await;
                 });
             })?;
+        // An error here means the thread ended early (it logged why); go on without it.
+        let _ = ready_rx.recv();
         Ok(Service {
             stop: Some(stop),
             thread: Some(thread),
@@ -133,16 +145,10 @@ async fn watchdog(diag: Arc<RuntimeDiag>, threshold: Duration) {
 }
 
 /// On each SIGUSR1, print a task dump to stderr (`kill -USR1 <pid>`).
-async fn dump_on_sigusr1(diag: Arc<RuntimeDiag>) {
-    let mut signals = match crate::signal::signal(crate::signal::SignalKind::User1) {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("tempo: cannot listen for SIGUSR1: {e}");
-            return;
-        }
-    };
+async fn dump_on_sigusr1(diag: Arc<RuntimeDiag>, mut signals: crate::signal::Signal) {
     while signals.recv().await.is_some() {
-        eprintln!("{}\n{}", diag.dump(), diag.dump().finished_table());
+        let dump = diag.dump();
+        eprintln!("{dump}\n{}", dump.finished_table());
     }
 }
 
