@@ -14,6 +14,10 @@
 //! error: not an integer
 //! ```
 //!
+//! Ctrl-C (or `kill PID`) stops it gracefully: new connections are refused, the open ones
+//! are answered until they close or `--grace-secs` (default 5) pass, and the server exits
+//! with status 0.
+//!
 //! The post writes this server three times. Blocking, the second `nc` hangs until the first
 //! one quits, because `recv` blocks the only thread. With a thread per client it works, at a
 //! stack per client. With asyncio it works on one thread: `await reader.readline()` hands the
@@ -33,16 +37,22 @@
 //!
 //! TCP delivers bytes, not lines, so one read may hold half a line or several. `Lines` below
 //! does the splitting in a fixed buffer — what asyncio's `StreamReader.readline()` does with
-//! its `limit` — and is the part of this file worth reading slowly. The connection cap and
-//! the idle timeout are the same as in the `echo` example, which explains them.
+//! its `limit` — and is the part of this file worth reading slowly. The connection cap, the
+//! idle timeout and the graceful shutdown are the same as in the `echo` example, which
+//! explains them. For the shutdown, in short: the accept loop `select!`s on `SIGINT` and
+//! `SIGTERM` (`tempo::signal`) as well as on `accept`; when one comes it closes the
+//! listener, waits for the connection tasks in its `JoinSet` for up to the grace period,
+//! then cancels those still open. A line a client had half sent when the signal came is
+//! still answered once its `\n` arrives.
 
 use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tempo::net::{TcpListener, TcpStream};
+use tempo::signal::{Signal, SignalKind, signal};
+use tempo::task::JoinSet;
 use tempo::time::{sleep, timeout};
 
 /// The post's port, on loopback.
@@ -51,6 +61,8 @@ const DEFAULT_ADDR: &str = "127.0.0.1:65432";
 const DEFAULT_MAX_CONNS: usize = 10_000;
 /// How long a connection may sit without progress, in either direction.
 const DEFAULT_IDLE: Duration = Duration::from_secs(60);
+/// How long open connections get to finish once the server is asked to stop.
+const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 /// The longest line we answer, in bytes, without its line ending. The post's `recv(1024)`.
 const MAX_LINE: usize = 1024;
 /// How long a client that sent a too-long line gets to finish sending before we close.
@@ -83,76 +95,151 @@ fn main() -> ExitCode {
     }
 }
 
-/// Binds the listener, announces it, and accepts forever.
+/// Binds the listener, announces it, serves until `SIGINT` or `SIGTERM`, then shuts down
+/// gracefully.
 async fn serve(args: Args) -> io::Result<()> {
     // A failed bind (address in use, bad address) ends the program: nothing to serve.
     let listener = TcpListener::bind(args.addr.as_str()).await?;
+    // Before announcing ourselves: from then on `SIGTERM` means "stop gracefully".
+    let mut stop = StopSignals::listen()?;
     // The real address, so `--addr 127.0.0.1:0` reports the port the kernel chose.
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
-    accept_loop(listener, args).await;
+
+    let mut conns = JoinSet::new();
+    let signal = accept_until_stopped(&listener, &args, &mut conns, &mut stop).await;
+    // Closing the listening socket refuses new connections.
+    drop(listener);
+    drain(conns, args.grace, signal, &mut stop).await;
     Ok(())
 }
 
-/// Accepts connections and gives each its own task: `asyncio.start_server(handle, ...)`.
-async fn accept_loop(listener: TcpListener, args: Args) {
-    // Connections alive now. Only this loop increments it, so the check-then-increment below
-    // cannot race; each connection's `ConnSlot` decrements it when the task ends.
-    let live = Arc::new(AtomicUsize::new(0));
+/// Accepts connections and gives each its own task in `conns` —
+/// `asyncio.start_server(handle, ...)` — until a stop signal comes, which it returns.
+async fn accept_until_stopped(
+    listener: &TcpListener,
+    args: &Args,
+    conns: &mut JoinSet<()>,
+    stop: &mut StopSignals,
+) -> SignalKind {
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(conn) => conn,
-            // The client left before we accepted it, or a signal interrupted the call: the
-            // listener is fine, take the next connection.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionAborted
-                        | io::ErrorKind::ConnectionReset
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
+        let (stream, peer) = tempo::select! {
+            // In this order: a stop signal wins ties; finished tasks are reaped before the
+            // next accept, so `conns.len()` counts live connections.
+            biased;
+            signal = stop.recv() => return signal,
+            // A connection task ended (and reported how). An empty set disables the branch.
+            Some(joined) = conns.join_next() => {
+                if let Err(e) = joined {
+                    eprintln!("hex: a connection task failed: {e}");
+                }
                 continue;
             }
-            // Out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM). The
-            // connection waits in the backlog and the listener stays readable, so retrying at
-            // once would spin. Rest with an async sleep, which keeps the other connections
-            // served (and lets them close, freeing descriptors), then retry.
-            Err(e) => {
-                eprintln!("hex: accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
-                sleep(ACCEPT_BACKOFF).await;
-                continue;
-            }
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                // The client left before we accepted it, or a signal interrupted the call:
+                // the listener is fine, take the next connection.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                // Out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM). The
+                // connection waits in the backlog and the listener stays readable, so
+                // retrying at once would spin. Rest with an async sleep, which keeps the
+                // other connections served (and lets them close, freeing descriptors), then
+                // retry.
+                Err(e) => {
+                    eprintln!("hex: accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
+                    sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
         };
 
-        if live.load(Ordering::Relaxed) >= args.max_conns {
+        if conns.len() >= args.max_conns {
             // Over the cap: close at once; the client reads EOF.
             eprintln!("hex: {peer}: refused, {} connections open", args.max_conns);
             drop(stream);
             continue;
         }
-        let slot = ConnSlot::take(&live);
+        // `asyncio.create_task(handle(conn))`, kept in the set for the shutdown.
+        conns.spawn(connection(stream, peer, args.idle));
+    }
+}
 
-        let idle = args.idle;
-        // `asyncio.create_task(handle(conn))`.
-        let task = tempo::spawn(async move {
-            let _slot = slot; // released however the task ends
-            match handle(stream, idle).await {
-                Ok(Ending::Done) => {}
-                Ok(Ending::Idle) => eprintln!("hex: {peer}: idle for {idle:?}, closed"),
-                Ok(Ending::TooLong) => eprintln!("hex: {peer}: line too long, closed"),
-                // The client disappeared without closing cleanly (crash, or it closed with
-                // our replies unread): only this connection is affected.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    eprintln!("hex: {peer}: reset by peer");
-                }
-                // Broken pipe (we replied after the client had gone) or anything unexpected:
-                // report it; the connection is over either way.
-                Err(e) => eprintln!("hex: {peer}: {e}"),
-            }
-        });
-        // Dropping the JoinHandle detaches the task; it reports its own ending above.
-        drop(task);
+/// The listener is closed: give the open connections up to `grace` to finish, then cancel
+/// the rest. A second stop signal ends the wait at once.
+async fn drain(
+    mut conns: JoinSet<()>,
+    grace: Duration,
+    signal: SignalKind,
+    stop: &mut StopSignals,
+) {
+    println!(
+        "{signal}: stopped accepting; waiting up to {grace:?} for {} open connection(s)",
+        conns.len()
+    );
+    let all_finished = async { while conns.join_next().await.is_some() {} };
+    let cut_short = tempo::select! {
+        () = all_finished => None,
+        () = sleep(grace) => Some(format!("grace period of {grace:?} over")),
+        again = stop.recv() => Some(format!("{again} again")),
+    };
+    if let Some(why) = cut_short {
+        println!("{why}: closing {} connection(s)", conns.len());
+        conns.shutdown().await;
+    }
+    println!("stopped");
+}
+
+/// The task of one connection: serve it, then report how it ended.
+async fn connection(stream: TcpStream, peer: SocketAddr, idle: Duration) {
+    match handle(stream, idle).await {
+        Ok(Ending::Done) => {}
+        Ok(Ending::Idle) => eprintln!("hex: {peer}: idle for {idle:?}, closed"),
+        Ok(Ending::TooLong) => eprintln!("hex: {peer}: line too long, closed"),
+        // The client disappeared without closing cleanly (crash, or it closed with our
+        // replies unread): only this connection is affected.
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+            eprintln!("hex: {peer}: reset by peer");
+        }
+        // Broken pipe (we replied after the client had gone) or anything unexpected: report
+        // it; the connection is over either way.
+        Err(e) => eprintln!("hex: {peer}: {e}"),
+    }
+}
+
+/// The signals that ask the server to stop: `SIGINT` (Ctrl-C) and `SIGTERM` (`kill`).
+struct StopSignals {
+    /// `SIGINT` deliveries.
+    interrupt: Signal,
+    /// `SIGTERM` deliveries.
+    terminate: Signal,
+}
+
+impl StopSignals {
+    /// Starts listening. From here on neither signal ends the process by itself.
+    fn listen() -> io::Result<StopSignals> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::Interrupt)?,
+            terminate: signal(SignalKind::Terminate)?,
+        })
+    }
+
+    /// Waits for either signal and says which; cancellation-safe.
+    async fn recv(&mut self) -> SignalKind {
+        tempo::select! {
+            Some(()) = self.interrupt.recv() => SignalKind::Interrupt,
+            Some(()) = self.terminate.recv() => SignalKind::Terminate,
+            // A signal stream ends only when its runtime shuts down, and we run on it.
+            else => unreachable!("signal streams outlive the runtime they are awaited on"),
+        }
     }
 }
 
@@ -350,29 +437,8 @@ impl Lines {
     }
 }
 
-/// One counted connection; dropping it gives the place back.
-struct ConnSlot {
-    /// The server's count of open connections, shared with the accept loop.
-    live: Arc<AtomicUsize>,
-}
-
-impl ConnSlot {
-    /// Counts one more open connection.
-    fn take(live: &Arc<AtomicUsize>) -> ConnSlot {
-        live.fetch_add(1, Ordering::Relaxed);
-        ConnSlot {
-            live: Arc::clone(live),
-        }
-    }
-}
-
-impl Drop for ConnSlot {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-const USAGE: &str = "usage: hex [--addr HOST:PORT] [--max-conns N] [--idle-secs SECS]";
+const USAGE: &str =
+    "usage: hex [--addr HOST:PORT] [--max-conns N] [--idle-secs SECS] [--grace-secs SECS]";
 
 /// The command line, parsed by hand to keep the example free of dependencies.
 struct Args {
@@ -382,16 +448,19 @@ struct Args {
     max_conns: usize,
     /// Idle timeout for each read and write.
     idle: Duration,
+    /// How long open connections get to finish after a stop signal.
+    grace: Duration,
 }
 
 impl Args {
-    /// Parses `--addr`, `--max-conns` and `--idle-secs`, each followed by its value. An
-    /// empty error means `--help`.
+    /// Parses `--addr`, `--max-conns`, `--idle-secs` and `--grace-secs`, each followed by
+    /// its value. An empty error means `--help`.
     fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         let mut args = Args {
             addr: DEFAULT_ADDR.to_string(),
             max_conns: DEFAULT_MAX_CONNS,
             idle: DEFAULT_IDLE,
+            grace: DEFAULT_GRACE,
         };
         while let Some(flag) = argv.next() {
             let mut value = || argv.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -407,6 +476,7 @@ impl Args {
                     args.max_conns = value()?.parse().map_err(|e| format!("--max-conns: {e}"))?;
                 }
                 "--idle-secs" => args.idle = parse_secs("--idle-secs", &value()?)?,
+                "--grace-secs" => args.grace = parse_secs("--grace-secs", &value()?)?,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
