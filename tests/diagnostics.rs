@@ -334,6 +334,25 @@ fn finished_tasks_are_kept_with_how_they_ended_and_what_cancelled_them() {
             .count();
         assert!(group_cancelled >= 2, "{}", dump.finished_table());
         assert!(dump.finished_table().contains("kaboom"));
+
+        // A timeout around an abort-on-drop handle, and one that loses a select!.
+        let slow = named("timed-out").spawn(std::future::pending::<()>());
+        let timed = tempo::time::timeout(Duration::from_millis(5), slow.abort_on_drop()).await;
+        assert!(timed.is_err());
+        let loser = named("lost-a-select").spawn(std::future::pending::<()>());
+        tempo::select! {
+            _ = loser.abort_on_drop() => unreachable!(),
+            () = yield_now() => {}
+        }
+        for _ in 0..3 {
+            yield_now().await;
+        }
+        let dump = tempo::Handle::current().dump();
+        for name in ["timed-out", "lost-a-select"] {
+            let how = dump.finished_named(name).expect(name).outcome.to_string();
+            assert!(how.contains("a lost select! or a timeout"), "{name}: {how}");
+            assert!(how.contains("diagnostics.rs"), "{name}: {how}");
+        }
     });
 }
 

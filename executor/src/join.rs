@@ -89,6 +89,19 @@ impl<T> JoinHandle<T> {
         self.raw.header().state.load().is_complete()
     }
 
+    /// Await the task through a handle that aborts it if dropped first — when it loses a
+    /// `select!`, or a `timeout` around it elapses. A plain JoinHandle dropped that way only
+    /// detaches the task, which runs on; asyncio's `wait_for` cancels the awaited task, and
+    /// this gives the same behaviour. Task dumps record the cancellation as caused by the
+    /// drop, at the place this method was called.
+    #[track_caller]
+    pub fn abort_on_drop(self) -> AbortOnDrop<T> {
+        AbortOnDrop {
+            handle: self,
+            at: Location::caller(),
+        }
+    }
+
     /// A handle that can cancel the task but not await it; it may be cloned and sent to
     /// other threads, and does not keep the task alive.
     pub fn abort_handle(&self) -> AbortHandle {
@@ -169,6 +182,42 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish()
+    }
+}
+
+/// A JoinHandle that aborts its task when dropped before the task finished; from
+/// [`JoinHandle::abort_on_drop`].
+#[must_use = "dropping an AbortOnDrop aborts the task"]
+pub struct AbortOnDrop<T> {
+    /// The handle awaited through this one.
+    handle: JoinHandle<T>,
+    /// Where `abort_on_drop` was called: the cause task dumps show.
+    at: &'static Location<'static>,
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.handle).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        crate::executor::abort(
+            self.handle.raw,
+            CancelCause::Because {
+                reason: "its abort-on-drop handle was dropped (a lost select! or a timeout)",
+                at: self.at,
+            },
+        );
+    }
+}
+
+impl<T> fmt::Debug for AbortOnDrop<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AbortOnDrop").field(&self.handle).finish()
     }
 }
 

@@ -55,5 +55,5 @@ pub mod waker;
 pub use blocking::BlockingTask;
 pub use coop::{YieldNow, yield_now};
 pub use executor::{Executor, Spawner, spawn, spawn_local, try_current_worker};
-pub use join::{AbortHandle, JoinError, JoinHandle};
+pub use join::{AbortHandle, AbortOnDrop, JoinError, JoinHandle};
 pub use task::TaskId;

@@ -28,7 +28,9 @@ pub use context::{Context, ContextVar};
 pub use group::{GroupTask, TaskGroup, TaskGroupError};
 pub use join_set::JoinSet;
 pub use tempo_executor::coop::{has_budget_remaining, poll_proceed};
-pub use tempo_executor::{AbortHandle, JoinError, JoinHandle, TaskId, YieldNow, yield_now};
+pub use tempo_executor::{
+    AbortHandle, AbortOnDrop, JoinError, JoinHandle, TaskId, YieldNow, yield_now,
+};
 
 /// Spawn a task — asyncio's `asyncio.create_task`.
 ///
