@@ -302,3 +302,30 @@ fn many_workers_start_and_stop_cleanly() {
         assert_eq!(n, workers, "tasks ran on every one of {workers} workers");
     }
 }
+
+#[test]
+fn spawn_from_a_blocking_pool_thread_places_the_task_on_a_worker() {
+    let rt = two_workers();
+    let workers: BTreeSet<usize> = rt.block_on(async {
+        tempo::task::spawn_blocking(|| {
+            // A plain thread of the blocking pool: no worker here, yet the runtime's context
+            // is, so spawn places tasks on the workers, round-robin.
+            assert_eq!(current_worker(), None);
+            assert_eq!(tempo::Handle::current().workers(), 2);
+            let handles: Vec<_> = (0..10)
+                .map(|_| tempo::spawn(async { current_worker().unwrap() }))
+                .collect();
+            handles
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .collect::<JoinSet<_>>()
+        .join_all()
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+    });
+    assert_eq!(workers, BTreeSet::from([0, 1]));
+}

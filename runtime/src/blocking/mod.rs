@@ -218,7 +218,15 @@ impl Pools {
     /// Shut both pools down, steps 1–3 of the module doc. Returns true if every running job
     /// finished within the timeout, false if some threads were detached. Called by the
     /// runtime's drop, after its tasks are gone; calling it again is harmless.
+    /// Let pool threads enter the runtime's context (see `pool::Shared::context`).
+    pub(crate) fn set_context(&self, handle: Option<crate::Handle>) {
+        self.blocking.pool().set_context(handle.clone());
+        self.cpu.pool().set_context(handle);
+    }
+
     pub(crate) fn shutdown(&self) -> bool {
+        // 0. Threads started from now on run without the runtime's context.
+        self.set_context(None);
         // 1. No more admissions.
         self.blocking.close();
         self.cpu.close();

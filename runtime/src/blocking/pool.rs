@@ -102,6 +102,10 @@ struct Shared {
     shutdown: AtomicBool,
     /// Jobs handed to `spawn` that wait for a place in a full bounded queue (`admission`).
     waiting: AtomicUsize,
+    /// The runtime's handle, entered by every pool thread so that `Handle::current()` and
+    /// `tempo::spawn` work inside a job (spawned tasks are dealt round-robin over the
+    /// workers). Taken at shutdown, which breaks the Handle → pools → Handle cycle.
+    context: Mutex<Option<crate::Handle>>,
 }
 
 /// What `Shared::state` guards.
@@ -244,6 +248,7 @@ impl Pool {
                 exited: Condvar::new(),
                 shutdown: AtomicBool::new(false),
                 waiting: AtomicUsize::new(0),
+                context: Mutex::new(None),
             }),
         }
     }
@@ -272,6 +277,15 @@ impl Pool {
             Submitted::Rejected(job) => drop(job),
             Submitted::StartThread(number) => self.start_thread(number),
         }
+    }
+
+    /// Give pool threads the runtime's handle to enter (`None` at shutdown).
+    pub(crate) fn set_context(&self, handle: Option<crate::Handle>) {
+        *self
+            .shared
+            .context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = handle;
     }
 
     /// Start pool thread `number`, already counted in `threads` and matched to a job.
@@ -373,6 +387,12 @@ impl Shared {
     /// A pool thread's life: take a job, run it, repeat — rules 2 and 3 of the module doc.
     /// It starts matched to the job that started it.
     fn run_thread(&self) {
+        let context = self
+            .context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let _entered = context.map(crate::runtime::enter_pool_thread);
         loop {
             // 1. Wait for a job: for ever in the CPU pool, at most the keep-alive here.
             let received = match self.keep_alive {

@@ -267,6 +267,7 @@ impl Builder {
             blocking,
             diag: runtime_diag,
         };
+        handle.blocking.set_context(Some(handle.clone()));
         let threads = started
             .into_iter()
             .map(|(thread, handle_tx)| {

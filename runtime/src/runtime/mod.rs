@@ -52,6 +52,24 @@ pub(crate) fn placing_handle() -> Option<Handle> {
         .flatten()
 }
 
+/// Enter `handle`'s runtime on a blocking-pool thread, for the thread's life: spawns from
+/// there are placed on the workers, as from a multi-worker `block_on`.
+pub(crate) fn enter_pool_thread(handle: Handle) -> PoolEntered {
+    ROLE.set(Role::Driver);
+    CURRENT.with(|c| *c.borrow_mut() = Some(handle));
+    PoolEntered(())
+}
+
+/// Leaves the runtime entered by [`enter_pool_thread`].
+pub(crate) struct PoolEntered(());
+
+impl Drop for PoolEntered {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+        ROLE.set(Role::None);
+    }
+}
+
 /// The number of the worker running on this thread, if it is one: `0..workers`.
 pub fn current_worker() -> Option<usize> {
     match ROLE.get() {

@@ -231,6 +231,17 @@ impl<T: 'static> JoinSet<T> {
     }
 }
 
+/// Collects already spawned tasks into a set: `handles.into_iter().collect::<JoinSet<_>>()`.
+impl<T> FromIterator<JoinHandle<T>> for JoinSet<T> {
+    fn from_iter<I: IntoIterator<Item = JoinHandle<T>>>(handles: I) -> JoinSet<T> {
+        let mut set = JoinSet::new();
+        for handle in handles {
+            set.insert(handle);
+        }
+        set
+    }
+}
+
 impl<T> Drop for JoinSet<T> {
     /// Tasks still in the set are aborted: they cannot outlive it.
     fn drop(&mut self) {

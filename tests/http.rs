@@ -1,0 +1,778 @@
+//! The `http_hello` example, tested from outside: we start it as a child process the way a
+//! reader would (`--addr 127.0.0.1:0`, then wait for its `listening on ADDR` line) and speak
+//! HTTP/1.1 to it over loopback with blocking std sockets and hand-written requests, so we
+//! see the exact bytes it sends.
+//!
+//! The rules of `tests/examples.rs` hold here too: events are ordered by what the server
+//! says (a response, a line on stdout), never by sleeping; every socket has timeouts and
+//! every wait on the child has a deadline; the child is killed when its guard drops, and
+//! its stderr is printed if the test failed. The process helpers at the bottom are a copy
+//! of that file's, building only this example.
+//!
+//! Responses are compared byte for byte, except the `Date` value, which changes every
+//! second: [`Client::response`] checks that it is an IMF-fixdate and replaces it with
+//! `<date>` before the comparison.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Longest we wait for any one read or write on a socket.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest we wait for a child to print a line (the server's `listening on`, say).
+const LINE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The parser's limit on a request head, from `examples/http/parser.rs`.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// A plain `GET /`.
+const GET: &str = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+/// The answer to it, and to `GET /plaintext`.
+const HELLO: &str = "HTTP/1.1 200 OK\r\nServer: tempo\r\nDate: <date>\r\n\
+    Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+/// The same, closing the connection.
+const HELLO_CLOSE: &str = "HTTP/1.1 200 OK\r\nServer: tempo\r\nDate: <date>\r\n\
+    Content-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!";
+const NOT_FOUND: &str = "HTTP/1.1 404 Not Found\r\nServer: tempo\r\nDate: <date>\r\n\
+    Content-Type: text/plain\r\nContent-Length: 10\r\n\r\nNot Found\n";
+const BAD_REQUEST: &str = "HTTP/1.1 400 Bad Request\r\nServer: tempo\r\nDate: <date>\r\n\
+    Content-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\nBad Request\n";
+const TOO_LARGE: &str = "HTTP/1.1 431 Request Header Fields Too Large\r\nServer: tempo\r\n\
+    Date: <date>\r\nContent-Type: text/plain\r\nContent-Length: 32\r\nConnection: close\r\n\
+    \r\nRequest Header Fields Too Large\n";
+
+// ---------------------------------------------------------------------------------------
+// Keep-alive and pipelining
+// ---------------------------------------------------------------------------------------
+
+/// Two requests, one after the other, on one connection: both answered byte-exactly, and
+/// the connection is still open after them.
+#[test]
+fn keep_alive_serves_two_requests_on_one_connection() {
+    let server = Server::start(&[]);
+    let mut client = Client::connect(server.addr);
+    client.send(GET);
+    assert_eq!(client.response(), HELLO);
+    client.send("GET /plaintext HTTP/1.1\r\nHost: test\r\nUser-Agent: t\r\n\r\n");
+    assert_eq!(client.response(), HELLO);
+    client.send(GET);
+    assert_eq!(client.response(), HELLO, "a third: still open");
+}
+
+/// Three requests in one write are answered in order, each exactly once; the connection
+/// then goes on.
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let server = Server::start(&[]);
+    let mut client = Client::connect(server.addr);
+    client.send(&format!(
+        "{GET}GET /nope HTTP/1.1\r\nHost: test\r\n\r\n\
+         HEAD /plaintext HTTP/1.1\r\nHost: test\r\n\r\n"
+    ));
+    assert_eq!(client.response(), HELLO);
+    assert_eq!(client.response(), NOT_FOUND);
+    assert_eq!(
+        client.response_to_head(),
+        HELLO.strip_suffix("Hello, World!").expect("body")
+    );
+    // Exactly three: had there been a fourth, it would be read here instead of this one.
+    client.send("GET /again HTTP/1.1\r\nHost: test\r\n\r\n");
+    assert_eq!(client.response(), NOT_FOUND);
+}
+
+/// Many pipelined requests at once, more than one read buffer holds (16 KiB), and a
+/// request split between two writes: all answered, in order.
+#[test]
+fn a_long_pipeline_is_answered_in_full() {
+    let server = Server::start(&[]);
+    let mut client = Client::connect(server.addr);
+    let count = 1_000;
+    let batch = GET.repeat(count);
+    assert!(batch.len() > 16 * 1024);
+    // Write from another thread while this one reads: the answers outweigh the requests,
+    // and a client that wrote everything before reading could fill both directions.
+    let mut writer = client.stream.try_clone().expect("clone socket");
+    let sender = thread::spawn(move || {
+        writer.write_all(batch.as_bytes()).expect("write");
+        writer.write_all(b"GET / HTTP/1.1\r\nHo").expect("write");
+        writer.write_all(b"st: test\r\n\r\n").expect("write");
+    });
+    for i in 0..=count {
+        assert_eq!(client.response(), HELLO, "response {i}");
+    }
+    sender.join().expect("writer thread");
+}
+
+/// Bodies with a `Content-Length` are skipped, even split across writes, and the request
+/// after one is found and answered.
+#[test]
+fn request_bodies_are_skipped() {
+    let server = Server::start(&[]);
+    let mut client = Client::connect(server.addr);
+    client.send("POST /nope HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello");
+    assert_eq!(client.response(), NOT_FOUND);
+    // A body that looks like a request, split between two writes.
+    client.send("GET / HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nGET / HT");
+    client.send(&format!("TP{GET}"));
+    assert_eq!(client.response(), HELLO, "the GET with a body");
+    assert_eq!(client.response(), HELLO, "the GET after the body");
+}
+
+/// Fifty connections at once, each with 20 keep-alive requests from its own thread: the
+/// shape of `wrk -c50`.
+#[test]
+fn many_connections_at_once() {
+    let server = Server::start(&[]);
+    let threads: Vec<JoinHandle<()>> = (0..50)
+        .map(|i| {
+            let addr = server.addr;
+            thread::spawn(move || {
+                let mut client = Client::connect(addr);
+                for k in 0..20 {
+                    client.send(GET);
+                    assert_eq!(client.response(), HELLO, "client {i}, request {k}");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("a client thread failed");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Closing
+// ---------------------------------------------------------------------------------------
+
+/// `Connection: close` is answered with `Connection: close`, then the server closes; a
+/// request sent after it in the same write is not answered.
+#[test]
+fn connection_close_is_honoured() {
+    let server = Server::start(&[]);
+    let mut client = Client::connect(server.addr);
+    client.send(GET);
+    assert_eq!(client.response(), HELLO);
+    client.send(&format!(
+        "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n{GET}"
+    ));
+    assert_eq!(client.response(), HELLO_CLOSE);
+    client.expect_eof();
+}
+
+/// HTTP/1.0 closes after the answer, unless the client asks for keep-alive; then the
+/// answer says `Connection: keep-alive` and the connection stays open.
+#[test]
+fn http_1_0_closes_unless_asked_to_keep_alive() {
+    let server = Server::start(&[]);
+    let mut client = Client::connect(server.addr);
+    client.send("GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(client.response(), HELLO_CLOSE);
+    client.expect_eof();
+
+    let mut client = Client::connect(server.addr);
+    let keep_alive = HELLO_CLOSE.replace("Connection: close", "Connection: keep-alive");
+    for _ in 0..2 {
+        client.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        assert_eq!(client.response(), keep_alive);
+    }
+}
+
+/// A malformed request is answered 400, then the server closes. Requests before it in the
+/// same write are answered first.
+#[test]
+fn malformed_requests_get_400_and_the_connection_closes() {
+    let server = Server::start(&[]);
+    for bad in [
+        "GET /\r\n\r\n",                                             // no version
+        "GET / HTTP/2.0\r\nHost: test\r\n\r\n",                      // not HTTP/1.x
+        "GET / HTTP/1.1\r\nHost test\r\n\r\n",                       // a header without a colon
+        "GET / HTTP/1.1\r\nHost: test\r\nContent-Length: x\r\n\r\n", // a bad Content-Length
+        "GET / HTTP/1.1\r\n\r\n",                                    // HTTP/1.1 without Host
+        "hello\r\n\r\n",                                             // not HTTP
+    ] {
+        let mut client = Client::connect(server.addr);
+        client.send(bad);
+        assert_eq!(client.response(), BAD_REQUEST, "{bad:?}");
+        client.expect_eof();
+    }
+
+    let mut client = Client::connect(server.addr);
+    client.send(&format!(
+        "{GET}GET / HTTP/1.1\r\nHost: test\r\nbad\r\n\r\n{GET}"
+    ));
+    assert_eq!(client.response(), HELLO);
+    assert_eq!(client.response(), BAD_REQUEST);
+    client.expect_eof();
+}
+
+/// A request head over 8 KiB is answered 431, then the server closes; so is one with too
+/// many headers. One just at the limit is served.
+#[test]
+fn oversized_header_blocks_get_431_and_the_connection_closes() {
+    let server = Server::start(&[]);
+    let head = |len: usize| {
+        let mut head = "GET / HTTP/1.1\r\nHost: test\r\nX-Pad: ".to_string();
+        head.push_str(&"a".repeat(len - head.len() - 4));
+        head.push_str("\r\n\r\n");
+        head
+    };
+
+    let mut client = Client::connect(server.addr);
+    client.send(&head(MAX_HEAD));
+    assert_eq!(client.response(), HELLO, "a head of exactly 8 KiB");
+
+    for (what, request) in [
+        ("one byte over", head(MAX_HEAD + 1)),
+        ("far over", head(4 * MAX_HEAD)),
+        ("33 headers", {
+            let headers: String = (0..33).map(|i| format!("X-{i}: {i}\r\n")).collect();
+            format!("GET / HTTP/1.1\r\n{headers}\r\n")
+        }),
+    ] {
+        let mut client = Client::connect(server.addr);
+        client.send(&request);
+        assert_eq!(client.response(), TOO_LARGE, "{what}");
+        client.expect_eof();
+    }
+}
+
+/// With `--idle-secs 0.3`, a connection is closed once it has gone that long without
+/// completing a request: after an answer, straight after connecting, and in the middle of
+/// a request head. Not before: the times are lower bounds, measured from before the
+/// server's clock can have started.
+#[test]
+fn idle_connections_are_closed() {
+    const IDLE: Duration = Duration::from_millis(300);
+    let server = Server::start(&["--idle-secs", "0.3"]);
+    let closed_after_idle = |mut client: Client, since: Instant, what: &str| {
+        client.expect_eof();
+        let quiet = since.elapsed();
+        assert!(quiet >= IDLE, "{what}: closed after {quiet:?}");
+    };
+
+    let mut client = Client::connect(server.addr);
+    let since = Instant::now();
+    client.send(GET);
+    assert_eq!(client.response(), HELLO);
+    closed_after_idle(client, since, "after an answer");
+
+    let since = Instant::now();
+    let client = Client::connect(server.addr);
+    closed_after_idle(client, since, "silent from the start");
+
+    let since = Instant::now();
+    let mut client = Client::connect(server.addr);
+    client.send("GET / HTTP/1.1\r\nHost: te");
+    closed_after_idle(client, since, "in the middle of a head");
+}
+
+// ---------------------------------------------------------------------------------------
+// Shutdown, curl, the command line
+// ---------------------------------------------------------------------------------------
+
+/// `SIGTERM` with an idle keep-alive connection open: the server closes it at once rather
+/// than waiting out the 30 s grace period, and exits 0.
+#[test]
+fn stop_signal_closes_idle_keep_alive_connections() {
+    let server = Server::start(&["--grace-secs", "30"]);
+    let mut client = Client::connect(server.addr);
+    client.send(GET);
+    // The answer proves the connection is one of the server's tasks.
+    assert_eq!(client.response(), HELLO);
+
+    let signalled = Instant::now();
+    server.signal(libc::SIGTERM);
+    assert_eq!(
+        server.next_line(),
+        "SIGTERM: stopped accepting; waiting up to 30s for 1 open connection(s)"
+    );
+    client.expect_eof();
+    let (status, lines) = server.finish();
+    assert!(status.success(), "exited with {status}");
+    assert_eq!(lines, ["stopped"]);
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(20), "took {took:?} to stop");
+}
+
+/// A request half sent when the stop signal comes is still answered once complete, with
+/// `Connection: close`, and then the server closes the connection and exits 0.
+#[test]
+fn stop_signal_lets_a_request_in_flight_finish() {
+    let server = Server::start(&["--grace-secs", "30"]);
+    let mut client = Client::connect(server.addr);
+    // One small write is one segment on loopback, and one read takes all of it: once the
+    // first request is answered, the server holds the start of the second.
+    client.send(&format!("{GET}GET / HTTP/1.1\r\nHo"));
+    assert_eq!(client.response(), HELLO);
+
+    server.signal(libc::SIGTERM);
+    assert!(server.next_line().starts_with("SIGTERM: stopped accepting"));
+    match TcpStream::connect(server.addr) {
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}"),
+        Ok(_) => panic!("accepted a connection after SIGTERM"),
+    }
+    client.send("st: test\r\n\r\n");
+    assert_eq!(client.response(), HELLO_CLOSE);
+    client.expect_eof();
+    let (status, lines) = server.finish();
+    assert!(status.success(), "exited with {status}");
+    assert_eq!(lines, ["stopped"]);
+}
+
+/// `curl -s http://ADDR/` prints `Hello, World!`. Skipped, with a note, where there is no
+/// curl on PATH.
+#[test]
+fn curl_gets_hello_world() {
+    let found = Command::new("which")
+        .arg("curl")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !found {
+        eprintln!("note: curl is not on PATH; skipping the curl check");
+        return;
+    }
+    let server = Server::start(&[]);
+    let curl = |args: &[&str]| {
+        let output = Command::new("curl")
+            .args(["-s", "--max-time", "10"])
+            .args(args)
+            .output()
+            .expect("run curl");
+        assert!(output.status.success(), "curl {args:?}: {}", output.status);
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let url = format!("http://{}/", server.addr);
+    assert_eq!(curl(&[&url]), "Hello, World!");
+    let missing = format!("http://{}/missing", server.addr);
+    assert_eq!(
+        curl(&["-o", "/dev/null", "-w", "%{http_code}", &missing]),
+        "404"
+    );
+    // Two URLs: curl reuses the connection for the second.
+    assert_eq!(curl(&[&url, &url]), "Hello, World!Hello, World!");
+}
+
+/// `--workers 2`: two whole servers on one port, one per worker. Twenty keep-alive
+/// connections are served; on `SIGTERM` each worker reports its own shutdown, the open
+/// connections they report add up to the twenty, all are closed at once, and the process
+/// exits 0.
+#[test]
+fn two_workers_serve_and_stop_together() {
+    const CONNS: usize = 20;
+    let server = Server::start(&["--workers", "2", "--grace-secs", "30"]);
+    let mut clients: Vec<Client> = (0..CONNS).map(|_| Client::connect(server.addr)).collect();
+    for client in &mut clients {
+        client.send(&GET.repeat(3));
+        for _ in 0..3 {
+            assert_eq!(client.response(), HELLO);
+        }
+    }
+
+    server.signal(libc::SIGTERM);
+    let mut lines = vec![server.next_line()];
+    for client in &mut clients {
+        client.expect_eof();
+    }
+    let (status, rest) = server.finish();
+    assert!(status.success(), "exited with {status}");
+    lines.extend(rest);
+    let mut open = 0;
+    let mut stopping = 0;
+    for line in lines.iter().filter(|l| *l != "stopped") {
+        let count = line
+            .strip_prefix("SIGTERM: stopped accepting; waiting up to 30s for ")
+            .and_then(|l| l.strip_suffix(" open connection(s)"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("unexpected line {line:?} in {lines:?}"));
+        open += count;
+        stopping += 1;
+    }
+    assert_eq!(stopping, 2, "{lines:?}");
+    assert_eq!(lines.iter().filter(|l| *l == "stopped").count(), 2);
+    assert_eq!(open, CONNS, "{lines:?}");
+}
+
+/// A bad `--workers` or an unknown flag is refused with exit code 2.
+#[test]
+fn bad_command_lines_are_refused() {
+    for args in [&["--workers", "0"][..], &["--workers", "x"], &["--bogus"]] {
+        let (status, _) = Running::start(args).finish();
+        assert_eq!(status.code(), Some(2), "{args:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The HTTP client
+// ---------------------------------------------------------------------------------------
+
+/// A blocking HTTP/1.1 client that sends raw bytes and reads responses one at a time.
+struct Client {
+    /// The connection, with read and write timeouts.
+    stream: TcpStream,
+    /// Bytes read but not yet part of a response returned.
+    buffered: Vec<u8>,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        stream.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        Client {
+            stream,
+            buffered: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, request: &str) {
+        self.stream
+            .write_all(request.as_bytes())
+            .expect("write to server");
+    }
+
+    /// Reads one response, its body as long as its `Content-Length` says; returns it as
+    /// text with the `Date` value replaced by `<date>`, after checking its format.
+    fn response(&mut self) -> String {
+        self.read_response(true)
+    }
+
+    /// Reads the response to a HEAD request: a `Content-Length`, but no body.
+    fn response_to_head(&mut self) -> String {
+        self.read_response(false)
+    }
+
+    fn read_response(&mut self, with_body: bool) -> String {
+        let head_len = loop {
+            if let Some(end) = find(&self.buffered, b"\r\n\r\n") {
+                break end + 4;
+            }
+            self.fill();
+        };
+        let head = String::from_utf8(self.buffered[..head_len].to_vec()).expect("ASCII head");
+        let body_len: usize = head
+            .split("\r\n")
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .unwrap_or_else(|| panic!("no Content-Length in {head:?}"))
+            .parse()
+            .expect("a number");
+        let len = head_len + if with_body { body_len } else { 0 };
+        while self.buffered.len() < len {
+            self.fill();
+        }
+        let response: Vec<u8> = self.buffered.drain(..len).collect();
+        let text = String::from_utf8(response).expect("ASCII response");
+        without_date(&text)
+    }
+
+    /// Reads more bytes into `buffered`; EOF or a timeout fails the test.
+    fn fill(&mut self) {
+        let mut chunk = [0u8; 4096];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => panic!(
+                "EOF in the middle of a response; had {:?}",
+                String::from_utf8_lossy(&self.buffered)
+            ),
+            Ok(n) => self.buffered.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("reading a response: {e}"),
+        }
+    }
+
+    /// The server closes the connection: a clean EOF, with no bytes before it.
+    fn expect_eof(&mut self) {
+        assert!(
+            self.buffered.is_empty(),
+            "unread bytes {:?}",
+            String::from_utf8_lossy(&self.buffered)
+        );
+        let mut rest = Vec::new();
+        match self.stream.read_to_end(&mut rest) {
+            Ok(_) => assert!(
+                rest.is_empty(),
+                "expected EOF, got {:?}",
+                String::from_utf8_lossy(&rest)
+            ),
+            Err(e) => panic!("expected EOF, got {e}"),
+        }
+    }
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `response` with its one `Date` header's value checked and replaced by `<date>`.
+fn without_date(response: &str) -> String {
+    let start = response
+        .find("\r\nDate: ")
+        .unwrap_or_else(|| panic!("no Date header in {response:?}"))
+        + "\r\nDate: ".len();
+    let end = start + response[start..].find("\r\n").expect("a header line ends");
+    let date = &response[start..end];
+    assert!(is_imf_fixdate(date), "Date: {date:?}");
+    format!("{}<date>{}", &response[..start], &response[end..])
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`: RFC 7231's IMF-fixdate, field by field.
+fn is_imf_fixdate(date: &str) -> bool {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let number = |s: &str, max: u32| {
+        s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u32>().is_ok_and(|n| n <= max)
+    };
+    let b = date.as_bytes();
+    date.len() == 29
+        && DAYS.contains(&&date[0..3])
+        && &date[3..5] == ", "
+        && number(&date[5..7], 31)
+        && &date[5..7] != "00"
+        && b[7] == b' '
+        && MONTHS.contains(&&date[8..11])
+        && b[11] == b' '
+        && number(&date[12..16], 9999)
+        && b[16] == b' '
+        && number(&date[17..19], 23)
+        && b[19] == b':'
+        && number(&date[20..22], 59)
+        && b[22] == b':'
+        && number(&date[23..25], 60) // a leap second
+        && &date[25..] == " GMT"
+}
+
+// ---------------------------------------------------------------------------------------
+// The child process (a copy of tests/examples.rs's helpers, for this one example)
+// ---------------------------------------------------------------------------------------
+
+/// A running `http_hello`: the child plus the address it announced.
+struct Server {
+    /// The child; killed when this drops.
+    run: Running,
+    /// Where it listens, read from its `listening on ADDR` line.
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts `http_hello` with `args` on an ephemeral loopback port and waits until it
+    /// listens.
+    fn start(args: &[&str]) -> Server {
+        let mut args = args.to_vec();
+        args.extend(["--addr", "127.0.0.1:0"]);
+        let run = Running::start(&args);
+        let line = run
+            .next_line()
+            .unwrap_or_else(|| panic!("exited before listening; stderr:\n{}", run.stderr()));
+        let addr = line
+            .strip_prefix("listening on ")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("printed {line:?}, not `listening on ADDR`"));
+        Server { run, addr }
+    }
+
+    /// Sends `signal` to the server process.
+    fn signal(&self, signal: libc::c_int) {
+        self.run.signal(signal);
+    }
+
+    /// The server's next line of stdout.
+    fn next_line(&self) -> String {
+        self.run
+            .next_line()
+            .unwrap_or_else(|| panic!("closed stdout; stderr:\n{}", self.run.stderr()))
+    }
+
+    /// Waits for the server to exit on its own; its status and the lines it printed last.
+    fn finish(self) -> (ExitStatus, Vec<String>) {
+        self.run.finish()
+    }
+}
+
+/// `http_hello` as a child process, killed on drop. Its stdout arrives line by line on a
+/// channel; its stderr is collected, and printed if the test is failing.
+struct Running {
+    /// The process.
+    child: Child,
+    /// Lines of its stdout, sent by a reader thread; disconnected at EOF.
+    stdout: Receiver<String>,
+    /// Its stderr so far, appended to by a reader thread.
+    stderr: Arc<Mutex<String>>,
+    /// The stderr reader thread, joined once the child is gone.
+    stderr_thread: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let path = example();
+        let mut child = Command::new(&path)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
+
+        let out = child.stdout.take().expect("piped stdout");
+        let (tx, stdout) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let mut err = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let stderr_thread = thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = err.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&chunk[..n]);
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_str(&text);
+            }
+        });
+
+        Running {
+            child,
+            stdout,
+            stderr,
+            stderr_thread: Some(stderr_thread),
+        }
+    }
+
+    /// The next line of stdout; `None` once the child closed it. Fails after `LINE_TIMEOUT`.
+    fn next_line(&self) -> Option<String> {
+        match self.stdout.recv_timeout(LINE_TIMEOUT) {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Disconnected) => None,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("http_hello printed nothing for {LINE_TIMEOUT:?}")
+            }
+        }
+    }
+
+    /// Sends `signal` to the child.
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits in pid_t");
+        // SAFETY: kill(2) has no memory-safety preconditions. The pid is still our child's:
+        // a child's pid is not reused until it has been waited for, which only `finish` and
+        // `drop` do, and both take the guard.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill {pid}: {}", io::Error::last_os_error());
+    }
+
+    /// Everything on stderr so far.
+    fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits for the child to exit on its own (its stdout closing first), and returns its
+    /// status and every line it printed.
+    fn finish(mut self) -> (ExitStatus, Vec<String>) {
+        let mut lines = Vec::new();
+        while let Some(line) = self.next_line() {
+            lines.push(line);
+        }
+        // Stdout is closed, so the process is exiting; `try_wait` in a bounded loop rather
+        // than `wait`, so a child that closed stdout but lives on fails instead of hangs.
+        let deadline = Instant::now() + LINE_TIMEOUT;
+        loop {
+            match self.child.try_wait().expect("try_wait") {
+                Some(status) => return (status, lines),
+                None if Instant::now() > deadline => {
+                    panic!("http_hello closed stdout but did not exit")
+                }
+                None => thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Killing an exited child is harmless (`kill` then reports an error we ignore).
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(thread) = self.stderr_thread.take() {
+            let _ = thread.join();
+        }
+        if thread::panicking() {
+            eprintln!("--- stderr of http_hello ---\n{}", self.stderr());
+        }
+    }
+}
+
+/// The path of the built `http_hello`.
+///
+/// Cargo's `CARGO_BIN_EXE_<name>` covers `[[bin]]` targets only, so the first call runs
+/// `cargo build --example http_hello` with this test binary's profile, target and target
+/// directory (see `build_examples` in `tests/examples.rs`); when it is up to date that takes
+/// a fraction of a second, and it means we never run a stale binary.
+fn example() -> PathBuf {
+    static EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
+    EXAMPLE.get_or_init(build_example).clone()
+}
+
+fn build_example() -> PathBuf {
+    // This binary is <target dir>[/<triple>]/<profile dir>/deps/http-<hash>.
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary in <target>/<profile>/deps");
+    let platform_dir = profile_dir.parent().expect("a target directory");
+    // Cargo points integration tests at <target dir>/tmp, which names the target dir
+    // whether or not this build was for an explicit `--target`.
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
+
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args(["build", "--quiet", "--example", "http_hello"])
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cargo.arg("--release");
+        }
+        Some(custom) => {
+            cargo.args(["--profile", custom]);
+        }
+        None => panic!("unreadable profile directory {}", profile_dir.display()),
+    }
+    let same_dir = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
+    if !same_dir(platform_dir, target_dir) {
+        cargo
+            .arg("--target")
+            .arg(platform_dir.file_name().expect("triple"));
+    }
+
+    let output = cargo.output().expect("run cargo");
+    assert!(
+        output.status.success(),
+        "building http_hello failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    profile_dir
+        .join("examples")
+        .join(format!("http_hello{}", std::env::consts::EXE_SUFFIX))
+}
