@@ -22,6 +22,9 @@ pub(crate) struct Worker {
     /// With diagnostics on: the loop's counters, and the threshold past which a whole run
     /// phase is reported as a long turn.
     pub(crate) stats: Option<(Arc<LoopStats>, Option<Duration>)>,
+    /// How long an idle worker keeps polling the reactor without blocking before it sleeps
+    /// in `epoll_wait` (see `Builder::park_spin`). Zero: sleep at once.
+    pub(crate) park_spin: Duration,
 }
 
 impl Worker {
@@ -33,6 +36,7 @@ impl Worker {
             reactor: RefCell::new(reactor),
             event_interval: event_interval.max(1),
             stats: None,
+            park_spin: Duration::ZERO,
         })
     }
 
@@ -43,6 +47,8 @@ impl Worker {
         let mut main_woken = true; // poll it once to start
         let mut polled_since_turn = 0;
         let mut phase = Phase::start(self.stats.is_some());
+        // When this worker ran out of work, if it is spinning before it parks.
+        let mut idle_since: Option<Instant> = None;
         loop {
             // 1. The block_on future. It counts against the batch like any task, or a
             //    main future that keeps yielding would never let the reactor turn.
@@ -63,8 +69,18 @@ impl Worker {
             if ready && polled_since_turn < self.event_interval {
                 continue;
             }
-            // 5. Wait for I/O and timers — or, if tasks are ready, just look.
-            let max_wait = if ready { Some(Duration::ZERO) } else { None };
+            // 5. Wait for I/O and timers — or, if tasks are ready, just look. An idle worker
+            //    may first spin for `park_spin`, looking without sleeping: waking a parked
+            //    core costs far more than a look (~20 µs against ~0.2 µs on these VMs).
+            let max_wait = if ready {
+                idle_since = None;
+                Some(Duration::ZERO)
+            } else if self.park_spin.is_zero() {
+                None
+            } else {
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                (since.elapsed() < self.park_spin).then_some(Duration::ZERO)
+            };
             phase.end(self, polled_since_turn);
             let turn = self
                 .reactor
@@ -75,6 +91,9 @@ impl Worker {
             polled_since_turn = 0;
             executor.drain_remote();
             main_woken |= executor.take_main_woken();
+            if main_woken || executor.has_ready() {
+                idle_since = None;
+            }
         }
     }
 }

@@ -34,6 +34,8 @@ pub(super) struct WorkerConfig {
     pub(super) diagnostics: Option<Option<Duration>>,
     /// The high-resolution timer mode.
     pub(super) timer_resolution: Option<Duration>,
+    /// See `Builder::park_spin`.
+    pub(super) park_spin: Duration,
 }
 
 /// What a worker thread sends back once its loop exists.
@@ -53,6 +55,7 @@ pub(super) fn configure(
     number: usize,
     config: &WorkerConfig,
 ) -> io::Result<Report> {
+    worker.park_spin = config.park_spin;
     if let Some(resolution) = config.timer_resolution {
         worker
             .reactor
