@@ -21,10 +21,10 @@
 //!
 //! ```text
 //! [WARN  tempo_runtime::diagnostics::service] tempo watchdog: worker 0 is blocked now: task
-//!   1.1 "handler 127.0.0.1:44308" (examples/blocking_lab.rs:267:14) has been running for
+//!   1.1 "handler 127.0.0.1:44308" (examples/blocking_lab.rs:227:10) has been running for
 //!   100.4ms in its poll #2, and no other task, socket or timer on that worker can make ...
 //! [WARN  tempo_executor::diag] tempo: slow poll: task 1.1 "handler 127.0.0.1:44308"
-//!   (examples/blocking_lab.rs:267:14) ran for 2.0003s in its poll #2 on worker 0, blocking
+//!   (examples/blocking_lab.rs:227:10) ran for 2.0003s in its poll #2 on worker 0, blocking
 //!   every other task on that worker; move blocking work to spawn_blocking
 //! [WARN  tempo_runtime::worker] tempo: long loop turn on worker 0: 2.0004s running 1 task
 //!   polls, after a reactor turn that delivered 1 I/O events and fired 0 timers; ...
@@ -33,7 +33,7 @@
 //! The first comes from a watchdog thread *while* the loop is stuck (asyncio only tells you
 //! once the callback has returned); the second when the poll ends, like asyncio's
 //! "Executing <Task ...> took 2.002 seconds"; the third counts the whole loop turn. They
-//! name the task because the accept loop spawns each handler with
+//! name the task because `spawn_handler` spawns each connection's handler with
 //! `tempo::task::Builder::name` — `create_task(coro, name=...)` — and give the line that
 //! spawned it.
 //!
@@ -76,25 +76,27 @@
 //! `--work-ms N` changes the length of the work (default 2000). The protocol, one reply per
 //! line: `PING` → `PONG`; any other line is a request → `working`, then `done in T`. A line
 //! longer than 1 KiB (its ending included) is answered `error: line too long`, and the
-//! connection closed. Like the `echo` example (which explains them), the server caps its
-//! connections (`--max-conns`), closes idle ones (`--idle-secs`), and on SIGINT or SIGTERM
-//! stops accepting, lets open connections finish for up to `--grace-secs`, and exits 0.
+//! connection closed. Like the `echo` example, the server closes idle connections
+//! (`--idle-secs`); like every example server it caps its connections (`--max-conns`), and
+//! on SIGINT or SIGTERM stops accepting, lets open connections finish for up to
+//! `--grace-secs`, and exits 0 — the skeleton in `common/server.rs`, which explains them.
 //! Note that in blocking mode even Ctrl-C waits for the sleep: the signal is a byte on a
 //! pipe that the loop reads only when it gets to run.
 //!
 //! The warnings go through the `log` facade, so a program must install a logger to see
 //! them; this one installs `env_logger` at level `warn` (`RUST_LOG=off` silences it).
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::pin::pin;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use tempo::net::{TcpListener, TcpStream};
-use tempo::signal::{Signal, SignalKind, signal};
-use tempo::task::JoinSet;
-use tempo::time::{sleep, timeout};
+use tempo::task::{JoinHandle, JoinSet};
+use tempo::time::timeout;
 
 /// Loopback, so nothing outside this machine can reach the example.
 const DEFAULT_ADDR: &str = "127.0.0.1:7002";
@@ -111,9 +113,6 @@ const DEFAULT_IDLE: Duration = Duration::from_secs(60);
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 /// The longest line we take, its `\n` (or `\r\n`) included.
 const LINE_BUF: usize = 1024;
-/// How long the accept loop rests after an error such as `EMFILE` (the `echo` example
-/// explains why it must).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long the demo's clients wait for any one reply, beyond the work itself.
 const DEMO_IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -136,17 +135,10 @@ impl std::fmt::Display for Mode {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
+    let args = match server::parse_args("blocking_lab", USAGE, Args::parse) {
         Ok(args) => args,
-        // `--help` asked for the usage: it is not an error.
-        Err(msg) if msg.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("blocking_lab: {msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        // `--help` (status 0) or a mistake in the flags (status 2), already reported.
+        Err(status) => return status,
     };
     // The runtime reports slow polls through the `log` facade, which prints nothing until
     // a program installs a logger. `RUST_LOG` overrides the default level.
@@ -177,21 +169,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// The server proper: binds, serves until SIGINT or SIGTERM, then shuts down gracefully.
+/// The server proper: binds, serves until SIGINT or SIGTERM, then shuts down gracefully —
+/// the skeleton of `common/server.rs`, with a `spawn_handler` task per connection.
 async fn serve(args: &Args) -> io::Result<()> {
-    // Errors here (address in use, bad address) end the program: no socket, no server.
-    let listener = TcpListener::bind(args.addr.as_deref().unwrap_or(DEFAULT_ADDR)).await?;
-    // Listen for the stop signals before announcing: from then on SIGTERM means "shut down
-    // gracefully", not the default action, which kills the process.
-    let mut stop = StopSignals::listen()?;
-    println!("listening on {}", listener.local_addr()?);
-    io::stdout().flush()?;
-
-    let mut conns = JoinSet::new();
-    let signal = accept_until(&listener, args, &mut conns, stop.recv()).await;
-    // Closing the listening socket refuses new connections; then let the open ones finish.
-    drop(listener);
-    drain(conns, args.grace, signal, &mut stop).await;
+    let addr = args.addr.as_deref().unwrap_or(DEFAULT_ADDR);
+    let (listener, stop) = server::listen(addr).await?;
+    server::serve(listener, args.server(), stop, |stream, peer| {
+        spawn_handler(stream, peer, args)
+    })
+    .await;
     Ok(())
 }
 
@@ -201,16 +187,23 @@ async fn demo(args: &Args) -> io::Result<()> {
     // Any free port unless `--addr` says otherwise: the demo talks only to itself.
     let listener = TcpListener::bind(args.addr.as_deref().unwrap_or(DEMO_ADDR)).await?;
     let addr = listener.local_addr()?;
-    println!("listening on {addr}");
-    io::stdout().flush()?;
+    server::announce(addr)?;
 
     // The clients are ordinary blocking code (std sockets), standing for other programs. On
     // the loop they would block it themselves, so they run where blocking code belongs: on
-    // the blocking pool. The accept loop serves them until they are done.
+    // the blocking pool. The accept loop serves them until they are done: they, not a
+    // signal, are its stop.
     let work = args.work;
     let clients = tempo::task::spawn_blocking(move || measure(addr, work));
     let mut conns = JoinSet::new();
-    let measured = accept_until(&listener, args, &mut conns, clients).await;
+    let measured = server::accept_until(
+        &listener,
+        args.server(),
+        &mut conns,
+        clients,
+        |stream, peer| spawn_handler(stream, peer, args),
+    )
+    .await;
     // Cancels the handlers still open (the demo's clients have closed theirs by now).
     conns.shutdown().await;
     // A JoinError (the clients panicked) becomes an io::Error; then the clients' own.
@@ -225,92 +218,13 @@ async fn demo(args: &Args) -> io::Result<()> {
     Ok(())
 }
 
-/// Accepts connections, one named task each, into `conns`, until `stop` completes; returns
-/// its output. `stop` is the stop signals for the server, the clients' JoinHandle for the
-/// demo.
-async fn accept_until<T>(
-    listener: &TcpListener,
-    args: &Args,
-    conns: &mut JoinSet<()>,
-    stop: impl Future<Output = T>,
-) -> T {
-    // Pinned once, outside the loop: `stop` must survive every round it loses. (The stop
-    // signals could be made afresh each round; a JoinHandle must not be dropped.)
-    let mut stop = pin!(stop);
-    loop {
-        let (stream, peer) = tempo::select! {
-            // Stop first, then reap, then accept: see the `echo` example.
-            biased;
-            out = &mut stop => return out,
-            Some(joined) = conns.join_next() => {
-                // A handler that panicked: a bug, but only that connection's.
-                if let Err(e) = joined {
-                    eprintln!("blocking_lab: a connection task failed: {e}");
-                }
-                continue;
-            }
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                // The client gave up before we accepted, or a signal interrupted us: take
-                // the next one.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
-                // Out of descriptors or kernel memory: rest (asynchronously), then retry.
-                Err(e) => {
-                    eprintln!("blocking_lab: accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
-                    sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-        };
-        if conns.len() >= args.max_conns {
-            // Over the cap: dropping the stream closes it; the client reads EOF.
-            eprintln!(
-                "blocking_lab: {peer}: refused, {} connections open",
-                args.max_conns
-            );
-            continue;
-        }
-        // A named task: the slow-poll warning, the watchdog and the task dump show this
-        // name (and where it was spawned) instead of an anonymous task id.
-        let handler = tempo::task::Builder::new()
-            .name(&format!("handler {peer}"))
-            .spawn(connection(stream, peer, args.mode, args.work, args.idle));
-        conns.insert(handler);
-    }
-}
-
-/// The graceful shutdown, as in the `echo` example: give open connections up to `grace`,
-/// cut short by a second signal, then cancel the rest.
-async fn drain(
-    mut conns: JoinSet<()>,
-    grace: Duration,
-    signal: SignalKind,
-    stop: &mut StopSignals,
-) {
-    println!(
-        "{signal}: stopped accepting; waiting up to {grace:?} for {} open connection(s)",
-        conns.len()
-    );
-    let all_finished = async { while conns.join_next().await.is_some() {} };
-    let cut_short = tempo::select! {
-        () = all_finished => None,
-        () = sleep(grace) => Some(format!("grace period of {grace:?} over")),
-        again = stop.recv() => Some(format!("{again} again")),
-    };
-    if let Some(why) = cut_short {
-        println!("{why}: closing {} connection(s)", conns.len());
-        conns.shutdown().await;
-    }
-    println!("stopped");
+/// Spawns the task of one accepted connection: `create_task(connection(...),
+/// name=...)`. A named task: the slow-poll warning, the watchdog and the task dump show
+/// this name, and the line below as where it was spawned, instead of an anonymous task id.
+fn spawn_handler(stream: TcpStream, peer: SocketAddr, args: &Args) -> JoinHandle<()> {
+    tempo::task::Builder::new()
+        .name(&format!("handler {peer}"))
+        .spawn(connection(stream, peer, args.mode, args.work, args.idle))
 }
 
 /// The task of one connection: serve it, then say how it ended.
@@ -584,34 +498,6 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// The signals that ask the server to stop: `SIGINT` (Ctrl-C) and `SIGTERM` (`kill`).
-struct StopSignals {
-    /// `SIGINT` deliveries.
-    interrupt: Signal,
-    /// `SIGTERM` deliveries.
-    terminate: Signal,
-}
-
-impl StopSignals {
-    /// Starts listening. From here on neither signal ends the process by itself.
-    fn listen() -> io::Result<StopSignals> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::Interrupt)?,
-            terminate: signal(SignalKind::Terminate)?,
-        })
-    }
-
-    /// Waits for either signal and says which; cancellation-safe.
-    async fn recv(&mut self) -> SignalKind {
-        tempo::select! {
-            Some(()) = self.interrupt.recv() => SignalKind::Interrupt,
-            Some(()) = self.terminate.recv() => SignalKind::Terminate,
-            // A signal stream ends only when its runtime shuts down, and we run on it.
-            else => unreachable!("signal streams outlive the runtime they are awaited on"),
-        }
-    }
-}
-
 const USAGE: &str = "usage: blocking_lab [--fixed] [--demo] [--work-ms N] [--addr HOST:PORT] \
                      [--max-conns N] [--idle-secs SECS] [--grace-secs SECS]";
 
@@ -635,6 +521,15 @@ struct Args {
 }
 
 impl Args {
+    /// What the server skeleton needs: our name and our limits.
+    fn server(&self) -> server::Config {
+        server::Config {
+            name: "blocking_lab",
+            max_conns: self.max_conns,
+            grace: self.grace,
+        }
+    }
+
     /// Parses the flags in `USAGE`. An empty error means `--help`.
     fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         let mut args = Args {
@@ -649,13 +544,7 @@ impl Args {
         while let Some(flag) = argv.next() {
             let mut value = || argv.next().ok_or_else(|| format!("{flag} needs a value"));
             match flag.as_str() {
-                "--addr" => {
-                    let addr = value()?;
-                    if !addr.contains(':') {
-                        return Err(format!("--addr {addr}: expected HOST:PORT"));
-                    }
-                    args.addr = Some(addr);
-                }
+                "--addr" => args.addr = Some(server::parse_addr(value()?)?),
                 "--fixed" => args.mode = Mode::Fixed,
                 "--demo" => args.demo = true,
                 "--work-ms" => {
@@ -665,22 +554,12 @@ impl Args {
                 "--max-conns" => {
                     args.max_conns = value()?.parse().map_err(|e| format!("--max-conns: {e}"))?;
                 }
-                "--idle-secs" => args.idle = parse_secs("--idle-secs", &value()?)?,
-                "--grace-secs" => args.grace = parse_secs("--grace-secs", &value()?)?,
+                "--idle-secs" => args.idle = server::parse_secs("--idle-secs", &value()?)?,
+                "--grace-secs" => args.grace = server::parse_secs("--grace-secs", &value()?)?,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
         Ok(args)
-    }
-}
-
-/// Parses a positive number of seconds, fractions allowed (`0.5`).
-fn parse_secs(flag: &str, text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(format!(
-            "{flag} {text}: expected a positive number of seconds"
-        )),
     }
 }

@@ -37,23 +37,25 @@
 //!
 //! TCP delivers bytes, not lines, so one read may hold half a line or several. `Lines` below
 //! does the splitting in a fixed buffer — what asyncio's `StreamReader.readline()` does with
-//! its `limit` — and is the part of this file worth reading slowly. The connection cap, the
-//! idle timeout and the graceful shutdown are the same as in the `echo` example, which
+//! its `limit` — and is the part of this file worth reading slowly. The idle timeout is the
+//! same as in the `echo` example. The accept loop, the connection cap and the graceful
+//! shutdown are the skeleton every example server shares, `common/server.rs`, which
 //! explains them. For the shutdown, in short: the accept loop `select!`s on `SIGINT` and
 //! `SIGTERM` (`tempo::signal`) as well as on `accept`; when one comes it closes the
 //! listener, waits for the connection tasks in its `JoinSet` for up to the grace period,
 //! then cancels those still open. A line a client had half sent when the signal came is
 //! still answered once its `\n` arrives.
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tempo::net::{TcpListener, TcpStream};
-use tempo::signal::{Signal, SignalKind, signal};
-use tempo::task::JoinSet;
-use tempo::time::{sleep, timeout};
+use tempo::net::TcpStream;
+use tempo::time::timeout;
 
 /// The post's port, on loopback.
 const DEFAULT_ADDR: &str = "127.0.0.1:65432";
@@ -69,21 +71,12 @@ const MAX_LINE: usize = 1024;
 const LINGER: Duration = Duration::from_secs(1);
 /// How many bytes of such a client's leftover input we are willing to read and discard.
 const LINGER_BYTES: usize = 64 * 1024;
-/// How long the accept loop rests after an error such as `EMFILE`.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
+    let args = match server::parse_args("hex", USAGE, Args::parse) {
         Ok(args) => args,
-        // `--help` asked for the usage: it is not an error.
-        Err(msg) if msg.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("hex: {msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        // `--help` (status 0) or a mistake in the flags (status 2), already reported.
+        Err(status) => return status,
     };
     // `asyncio.run(main())`.
     match tempo::run(serve(args)) {
@@ -96,106 +89,21 @@ fn main() -> ExitCode {
 }
 
 /// Binds the listener, announces it, serves until `SIGINT` or `SIGTERM`, then shuts down
-/// gracefully.
+/// gracefully: `asyncio.start_server(handle, ...)`, written out in `common/server.rs`.
 async fn serve(args: Args) -> io::Result<()> {
-    // A failed bind (address in use, bad address) ends the program: nothing to serve.
-    let listener = TcpListener::bind(args.addr.as_str()).await?;
-    // Before announcing ourselves: from then on `SIGTERM` means "stop gracefully".
-    let mut stop = StopSignals::listen()?;
-    // The real address, so `--addr 127.0.0.1:0` reports the port the kernel chose.
-    println!("listening on {}", listener.local_addr()?);
-    io::stdout().flush()?;
-
-    let mut conns = JoinSet::new();
-    let signal = accept_until_stopped(&listener, &args, &mut conns, &mut stop).await;
-    // Closing the listening socket refuses new connections.
-    drop(listener);
-    drain(conns, args.grace, signal, &mut stop).await;
-    Ok(())
-}
-
-/// Accepts connections and gives each its own task in `conns` —
-/// `asyncio.start_server(handle, ...)` — until a stop signal comes, which it returns.
-async fn accept_until_stopped(
-    listener: &TcpListener,
-    args: &Args,
-    conns: &mut JoinSet<()>,
-    stop: &mut StopSignals,
-) -> SignalKind {
-    loop {
-        let (stream, peer) = tempo::select! {
-            // In this order: a stop signal wins ties; finished tasks are reaped before the
-            // next accept, so `conns.len()` counts live connections.
-            biased;
-            signal = stop.recv() => return signal,
-            // A connection task ended (and reported how). An empty set disables the branch.
-            Some(joined) = conns.join_next() => {
-                if let Err(e) = joined {
-                    eprintln!("hex: a connection task failed: {e}");
-                }
-                continue;
-            }
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                // The client left before we accepted it, or a signal interrupted the call:
-                // the listener is fine, take the next connection.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
-                // Out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM). The
-                // connection waits in the backlog and the listener stays readable, so
-                // retrying at once would spin. Rest with an async sleep, which keeps the
-                // other connections served (and lets them close, freeing descriptors), then
-                // retry.
-                Err(e) => {
-                    eprintln!("hex: accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
-                    sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-        };
-
-        if conns.len() >= args.max_conns {
-            // Over the cap: close at once; the client reads EOF.
-            eprintln!("hex: {peer}: refused, {} connections open", args.max_conns);
-            drop(stream);
-            continue;
-        }
-        // `asyncio.create_task(handle(conn))`, kept in the set for the shutdown.
-        conns.spawn(connection(stream, peer, args.idle));
-    }
-}
-
-/// The listener is closed: give the open connections up to `grace` to finish, then cancel
-/// the rest. A second stop signal ends the wait at once.
-async fn drain(
-    mut conns: JoinSet<()>,
-    grace: Duration,
-    signal: SignalKind,
-    stop: &mut StopSignals,
-) {
-    println!(
-        "{signal}: stopped accepting; waiting up to {grace:?} for {} open connection(s)",
-        conns.len()
-    );
-    let all_finished = async { while conns.join_next().await.is_some() {} };
-    let cut_short = tempo::select! {
-        () = all_finished => None,
-        () = sleep(grace) => Some(format!("grace period of {grace:?} over")),
-        again = stop.recv() => Some(format!("{again} again")),
+    let (listener, stop) = server::listen(&args.addr).await?;
+    let config = server::Config {
+        name: "hex",
+        max_conns: args.max_conns,
+        grace: args.grace,
     };
-    if let Some(why) = cut_short {
-        println!("{why}: closing {} connection(s)", conns.len());
-        conns.shutdown().await;
-    }
-    println!("stopped");
+    let idle = args.idle;
+    server::serve(listener, config, stop, |stream, peer| {
+        // `asyncio.create_task(handle(conn))`; the skeleton keeps it for the shutdown.
+        tempo::spawn(connection(stream, peer, idle))
+    })
+    .await;
+    Ok(())
 }
 
 /// The task of one connection: serve it, then report how it ended.
@@ -212,34 +120,6 @@ async fn connection(stream: TcpStream, peer: SocketAddr, idle: Duration) {
         // Broken pipe (we replied after the client had gone) or anything unexpected: report
         // it; the connection is over either way.
         Err(e) => eprintln!("hex: {peer}: {e}"),
-    }
-}
-
-/// The signals that ask the server to stop: `SIGINT` (Ctrl-C) and `SIGTERM` (`kill`).
-struct StopSignals {
-    /// `SIGINT` deliveries.
-    interrupt: Signal,
-    /// `SIGTERM` deliveries.
-    terminate: Signal,
-}
-
-impl StopSignals {
-    /// Starts listening. From here on neither signal ends the process by itself.
-    fn listen() -> io::Result<StopSignals> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::Interrupt)?,
-            terminate: signal(SignalKind::Terminate)?,
-        })
-    }
-
-    /// Waits for either signal and says which; cancellation-safe.
-    async fn recv(&mut self) -> SignalKind {
-        tempo::select! {
-            Some(()) = self.interrupt.recv() => SignalKind::Interrupt,
-            Some(()) = self.terminate.recv() => SignalKind::Terminate,
-            // A signal stream ends only when its runtime shuts down, and we run on it.
-            else => unreachable!("signal streams outlive the runtime they are awaited on"),
-        }
     }
 }
 
@@ -465,33 +345,17 @@ impl Args {
         while let Some(flag) = argv.next() {
             let mut value = || argv.next().ok_or_else(|| format!("{flag} needs a value"));
             match flag.as_str() {
-                "--addr" => {
-                    let addr = value()?;
-                    if !addr.contains(':') {
-                        return Err(format!("--addr {addr}: expected HOST:PORT"));
-                    }
-                    args.addr = addr;
-                }
+                "--addr" => args.addr = server::parse_addr(value()?)?,
                 "--max-conns" => {
                     args.max_conns = value()?.parse().map_err(|e| format!("--max-conns: {e}"))?;
                 }
-                "--idle-secs" => args.idle = parse_secs("--idle-secs", &value()?)?,
-                "--grace-secs" => args.grace = parse_secs("--grace-secs", &value()?)?,
+                "--idle-secs" => args.idle = server::parse_secs("--idle-secs", &value()?)?,
+                "--grace-secs" => args.grace = server::parse_secs("--grace-secs", &value()?)?,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
         Ok(args)
-    }
-}
-
-/// Parses a positive number of seconds, fractions allowed (`0.5`).
-fn parse_secs(flag: &str, text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(format!(
-            "{flag} {text}: expected a positive number of seconds"
-        )),
     }
 }
 

@@ -61,26 +61,31 @@
 //! and runs the whole server on its own — accept loop, connections, date cache, shutdown —
 //! with the connection cap split between them. The output of a stop is then N
 //! `stopped accepting` lines and N `stopped`, one per worker.
+//!
+//! The accept loop, the cap, the shutdown and the sharding are the skeleton every example
+//! server shares, in `common/server.rs`, which explains each piece; this file is the HTTP.
 
 #[path = "http/date.rs"]
 mod date;
 #[path = "http/parser.rs"]
 mod parser;
+#[path = "common/server.rs"]
+mod server;
 
-use std::io::{self, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tempo::net::{TcpListener, TcpStream};
-use tempo::signal::{Signal, SignalKind, signal};
 use tempo::sync::Event;
 use tempo::task::JoinSet;
-use tempo::time::{Instant, sleep, timeout, timeout_at};
+use tempo::time::{Instant, timeout, timeout_at};
 
 use date::DATE_LEN;
 use parser::{Body, ParseError, Request, Status, Version};
+use server::StopSignals;
 
 /// Where we listen unless `--addr` says otherwise: loopback, so nothing outside this machine
 /// can reach the example.
@@ -104,21 +109,12 @@ const MAX_BODY: u64 = 1024 * 1024;
 const LINGER: Duration = Duration::from_secs(2);
 /// ...and how many bytes at most.
 const LINGER_BYTES: usize = 64 * 1024;
-/// How long the accept loop rests after an error such as `EMFILE` (see `echo`).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
+    let args = match server::parse_args("http_hello", USAGE, Args::parse) {
         Ok(args) => args,
-        // `--help` asked for the usage: it is not an error.
-        Err(msg) if msg.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("http_hello: {msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        // `--help` (status 0) or a mistake in the flags (status 2), already reported.
+        Err(status) => return status,
     };
     // `tempo::run` is `asyncio.run`; the Builder is the same with a choice of workers.
     let runtime = match tempo::Builder::new().workers(args.workers).build() {
@@ -139,178 +135,49 @@ fn main() -> ExitCode {
 }
 
 /// Binds the listener(s), announces them, serves until `SIGINT` or `SIGTERM`, then shuts
-/// down gracefully. The same shape as `echo`'s `serve`, which explains each step.
+/// down gracefully: the skeleton of `common/server.rs`, which explains each step.
+/// Thread-per-core: with `--workers N`, one socket per worker on one port (`SO_REUSEPORT`),
+/// and `serve_on` runs once per worker, on it — no connection ever crosses a thread.
 async fn serve(args: Args) -> io::Result<()> {
-    if args.workers == 1 {
-        let listener = TcpListener::bind(args.addr.as_str()).await?;
-        // Listen for the stop signals before saying we are up.
-        let stop = StopSignals::listen()?;
-        announce(listener.local_addr()?)?;
-        return serve_on(listener, &args, stop).await;
-    }
-    // Thread-per-core: one socket per worker on one port (`SO_REUSEPORT`), and the whole
-    // server below runs once per worker, on it — no connection ever crosses a thread.
-    let sharded = TcpListener::bind_sharded(args.addr.as_str()).await?;
-    let addr = sharded.local_addr();
-    let shard_args = Args {
-        max_conns: args.max_conns.div_ceil(args.workers),
-        ..args.clone()
+    let config = server::Config {
+        name: "http_hello",
+        max_conns: args.max_conns,
+        grace: args.grace,
     };
-    let handle = tempo::Handle::current();
-    let mut shards = JoinSet::new();
-    let mut listening = Vec::new();
-    for (worker, socket) in sharded.into_std().into_iter().enumerate() {
-        let args = shard_args.clone();
-        let (ready, is_ready) = tempo::sync::oneshot::channel();
-        listening.push(is_ready);
-        shards.insert(handle.spawn_on(worker, async move {
-            // Adopted here, so it registers with this worker's reactor.
-            let listener = TcpListener::from_std(socket)?;
-            let stop = StopSignals::listen()?;
-            let _ = ready.send(());
-            serve_on(listener, &args, stop).await
-        }));
-    }
-    // Every worker listens for the stop signals before we say we are up.
-    for shard in listening {
-        if shard.await.is_err() {
-            break; // that shard failed to start; its error comes out of `shards` below
-        }
-    }
-    announce(addr)?;
-    while let Some(shard) = shards.join_next().await {
-        shard.map_err(io::Error::from)??;
-    }
-    Ok(())
+    let idle = args.idle;
+    server::serve_sharded(&args.addr, config, move |listener, config, stop| {
+        serve_on(listener, config, stop, idle)
+    })
+    .await
 }
 
-/// Prints the address the kernel actually gave us, so `--addr 127.0.0.1:0` reports a real
-/// port; tests and scripts wait for exactly this line.
-fn announce(addr: SocketAddr) -> io::Result<()> {
-    println!("listening on {addr}");
-    io::stdout().flush()
-}
-
-/// Serves `listener` until a stop signal, then shuts down gracefully: the whole server, on
-/// one worker.
-async fn serve_on(listener: TcpListener, args: &Args, mut stop: StopSignals) -> io::Result<()> {
+/// The whole server, on one worker: the skeleton's accept loop and drain, with a step of
+/// our own between them — telling this worker's connections that the server is stopping.
+async fn serve_on(
+    listener: TcpListener,
+    config: server::Config,
+    mut stop: StopSignals,
+    idle: Duration,
+) {
     // Set once a stop signal comes; every connection task of this worker holds it (see
     // `serve_http`). One per worker, so the workers share nothing on the request path.
     let stopping = Arc::new(Event::new());
     let mut conns = JoinSet::new();
-    let signal = accept_until_stopped(&listener, args, &stopping, &mut conns, &mut stop).await;
-    // Step 1 of the shutdown: closing the listening socket refuses new connections.
+    let signal = server::accept_until(
+        &listener,
+        config,
+        &mut conns,
+        stop.recv(),
+        |stream, peer| tempo::spawn(connection(stream, peer, idle, Arc::clone(&stopping))),
+    )
+    .await;
+    // The skeleton's step 5.1: closing the listening socket refuses new connections.
     drop(listener);
-    // Connections waiting for a next request close now; one in the middle of a request
-    // answers it with `Connection: close`, then closes.
+    // Ours: connections waiting for a next request close now; one in the middle of a
+    // request answers it with `Connection: close`, then closes.
     stopping.set();
-    drain(conns, args.grace, signal, &mut stop).await;
-    Ok(())
-}
-
-/// Accepts connections, one task each, into `conns`, until a stop signal comes, which it
-/// returns. `echo`'s accept loop, which explains every arm.
-async fn accept_until_stopped(
-    listener: &TcpListener,
-    args: &Args,
-    stopping: &Arc<Event>,
-    conns: &mut JoinSet<()>,
-    stop: &mut StopSignals,
-) -> SignalKind {
-    loop {
-        let (stream, peer) = tempo::select! {
-            biased;
-            signal = stop.recv() => return signal,
-            Some(joined) = conns.join_next() => {
-                if let Err(e) = joined {
-                    eprintln!("http_hello: a connection task failed: {e}");
-                }
-                continue;
-            }
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                // The client gave up before we accepted, or a signal interrupted the call.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
-                // Out of descriptors or kernel memory: rest, so as not to spin, and retry.
-                Err(e) => {
-                    eprintln!("http_hello: accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
-                    sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-        };
-
-        if conns.len() >= args.max_conns {
-            eprintln!(
-                "http_hello: {peer}: refused, {} connections open",
-                args.max_conns
-            );
-            drop(stream);
-            continue;
-        }
-        conns.spawn(connection(stream, peer, args.idle, Arc::clone(stopping)));
-    }
-}
-
-/// Steps 2 and 3 of the shutdown: give the open connections up to `grace` to finish, then
-/// cancel the rest. A second stop signal ends the wait at once.
-async fn drain(
-    mut conns: JoinSet<()>,
-    grace: Duration,
-    signal: SignalKind,
-    stop: &mut StopSignals,
-) {
-    println!(
-        "{signal}: stopped accepting; waiting up to {grace:?} for {} open connection(s)",
-        conns.len()
-    );
-    let all_finished = async { while conns.join_next().await.is_some() {} };
-    let cut_short = tempo::select! {
-        () = all_finished => None,
-        () = sleep(grace) => Some(format!("grace period of {grace:?} over")),
-        again = stop.recv() => Some(format!("{again} again")),
-    };
-    if let Some(why) = cut_short {
-        println!("{why}: closing {} connection(s)", conns.len());
-        conns.shutdown().await;
-    }
-    println!("stopped");
-}
-
-/// The signals that ask the server to stop: `SIGINT` (Ctrl-C) and `SIGTERM` (`kill`).
-struct StopSignals {
-    /// `SIGINT` deliveries.
-    interrupt: Signal,
-    /// `SIGTERM` deliveries.
-    terminate: Signal,
-}
-
-impl StopSignals {
-    /// Starts listening. From here on neither signal ends the process by itself.
-    fn listen() -> io::Result<StopSignals> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::Interrupt)?,
-            terminate: signal(SignalKind::Terminate)?,
-        })
-    }
-
-    /// Waits for either signal and says which. Cancellation-safe.
-    async fn recv(&mut self) -> SignalKind {
-        tempo::select! {
-            Some(()) = self.interrupt.recv() => SignalKind::Interrupt,
-            Some(()) = self.terminate.recv() => SignalKind::Terminate,
-            else => unreachable!("signal streams outlive the runtime they are awaited on"),
-        }
-    }
+    // Steps 5.2 and 5.3: wait for them, up to the grace period; cancel the rest.
+    server::drain(conns, config, signal, &mut stop).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -663,7 +530,7 @@ const USAGE: &str = "usage: http_hello [--addr HOST:PORT] [--workers N] [--max-c
                      [--idle-secs SECS] [--grace-secs SECS]";
 
 /// The command line, parsed by hand to keep the example free of dependencies.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Args {
     /// Address to listen on, `HOST:PORT`.
     addr: String,
@@ -691,14 +558,7 @@ impl Args {
         while let Some(flag) = argv.next() {
             let mut value = || argv.next().ok_or(format!("{flag} needs a value"));
             match flag.as_str() {
-                "--addr" => {
-                    let addr = value()?;
-                    // Fail early on a malformed address; host names are left to `bind`.
-                    if !addr.contains(':') {
-                        return Err(format!("--addr {addr}: expected HOST:PORT"));
-                    }
-                    args.addr = addr;
-                }
+                "--addr" => args.addr = server::parse_addr(value()?)?,
                 "--workers" => {
                     let text = value()?;
                     args.workers = match text.parse() {
@@ -709,23 +569,13 @@ impl Args {
                 "--max-conns" => {
                     args.max_conns = value()?.parse().map_err(|e| format!("--max-conns: {e}"))?;
                 }
-                "--idle-secs" => args.idle = parse_secs("--idle-secs", &value()?)?,
-                "--grace-secs" => args.grace = parse_secs("--grace-secs", &value()?)?,
+                "--idle-secs" => args.idle = server::parse_secs("--idle-secs", &value()?)?,
+                "--grace-secs" => args.grace = server::parse_secs("--grace-secs", &value()?)?,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
         Ok(args)
-    }
-}
-
-/// Parses a positive number of seconds, fractions allowed (`0.5`).
-fn parse_secs(flag: &str, text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(format!(
-            "{flag} {text}: expected a positive number of seconds"
-        )),
     }
 }
 

@@ -75,22 +75,26 @@
 //! are lost: this table lives in memory. That is the labelled shortcut of the whole
 //! example — ARQ or Celery keep jobs in Redis, so a restarted worker picks them up.
 //!
+//! The accept loop, the connection cap and that shutdown are the skeleton every example
+//! server shares, in `common/server.rs`, which explains them.
+//!
 //! Ids are sequential, another shortcut: anyone can read anyone's job by guessing. A real
 //! service uses random ids (a UUID) and checks who may read what.
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::process::ExitCode;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use tempo::net::{TcpListener, TcpStream};
-use tempo::signal::{Signal, SignalKind, signal};
+use tempo::net::TcpStream;
 use tempo::sync::Event;
-use tempo::task::JoinSet;
-use tempo::time::{Instant, sleep, timeout};
+use tempo::time::{Instant, timeout};
 
 /// Loopback, so nothing outside this machine can reach the example.
 const DEFAULT_ADDR: &str = "127.0.0.1:8081";
@@ -121,21 +125,12 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER: Duration = Duration::from_secs(1);
 /// ...and how much of it.
 const LINGER_BYTES: usize = 64 * 1024;
-/// How long the accept loop rests after an error such as `EMFILE` (see the `echo` example).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
+    let args = match server::parse_args("jobs", USAGE, Args::parse) {
         Ok(args) => args,
-        // `--help` asked for the usage: it is not an error.
-        Err(msg) if msg.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("jobs: {msg}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        // `--help` (status 0) or a mistake in the flags (status 2), already reported.
+        Err(status) => return status,
     };
     // The runtime's warnings (`TEMPO_DEBUG=1`) go through `log`; show them.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
@@ -164,101 +159,29 @@ fn main() -> ExitCode {
     }
 }
 
-/// Binds, serves until SIGINT or SIGTERM, then shuts down gracefully.
+/// Binds, serves until SIGINT or SIGTERM, then shuts down gracefully: the skeleton of
+/// `common/server.rs`, with a task per connection that answers one request.
 async fn serve(args: &Args) -> io::Result<()> {
-    // Errors here (address in use, bad address) end the program: no socket, no server.
-    let listener = TcpListener::bind(args.addr.as_str()).await?;
-    // Before announcing: from then on SIGTERM means "shut down gracefully".
-    let mut stop = StopSignals::listen()?;
-    println!("listening on {}", listener.local_addr()?);
-    io::stdout().flush()?;
-
+    let (listener, stop) = server::listen(&args.addr).await?;
+    let config = server::Config {
+        name: "jobs",
+        max_conns: args.max_conns,
+        grace: args.grace,
+    };
     let jobs = Arc::new(JobTable::new(args.max_jobs));
-    let mut conns = JoinSet::new();
-    let signal = accept_until_stopped(&listener, args, &jobs, &mut conns, &mut stop).await;
-    drop(listener);
-    drain(conns, args.grace, signal, &mut stop).await;
+    server::serve(listener, config, stop, |stream, peer| {
+        // Named, like the jobs' tasks, for the task dump.
+        tempo::task::Builder::new()
+            .name(&format!("http {peer}"))
+            .spawn(connection(stream, peer, jobs.clone()))
+    })
+    .await;
     let unfinished = jobs.unfinished();
     if unfinished > 0 {
         // The runtime's drop, after this returns, gives running jobs the grace period.
         println!("{unfinished} unfinished job(s) will be lost");
     }
     Ok(())
-}
-
-/// Accepts connections, one task each, until a stop signal, which it returns. The same loop
-/// as the `echo` example's, which explains each arm.
-async fn accept_until_stopped(
-    listener: &TcpListener,
-    args: &Args,
-    jobs: &Arc<JobTable>,
-    conns: &mut JoinSet<()>,
-    stop: &mut StopSignals,
-) -> SignalKind {
-    loop {
-        let (stream, peer) = tempo::select! {
-            biased;
-            signal = stop.recv() => return signal,
-            Some(joined) = conns.join_next() => {
-                if let Err(e) = joined {
-                    eprintln!("jobs: a connection task failed: {e}");
-                }
-                continue;
-            }
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
-                Err(e) => {
-                    eprintln!("jobs: accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
-                    sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-        };
-        if conns.len() >= args.max_conns {
-            eprintln!("jobs: {peer}: refused, {} connections open", args.max_conns);
-            continue;
-        }
-        // Named, like the jobs' tasks, for the task dump.
-        let conn = tempo::task::Builder::new()
-            .name(&format!("http {peer}"))
-            .spawn(connection(stream, peer, jobs.clone()));
-        conns.insert(conn);
-    }
-}
-
-/// The graceful shutdown of the `echo` example: requests under way get up to `grace`, a
-/// second signal cuts the wait short, then the rest are cancelled.
-async fn drain(
-    mut conns: JoinSet<()>,
-    grace: Duration,
-    signal: SignalKind,
-    stop: &mut StopSignals,
-) {
-    println!(
-        "{signal}: stopped accepting; waiting up to {grace:?} for {} open connection(s)",
-        conns.len()
-    );
-    let all_finished = async { while conns.join_next().await.is_some() {} };
-    let cut_short = tempo::select! {
-        () = all_finished => None,
-        () = sleep(grace) => Some(format!("grace period of {grace:?} over")),
-        again = stop.recv() => Some(format!("{again} again")),
-    };
-    if let Some(why) = cut_short {
-        println!("{why}: closing {} connection(s)", conns.len());
-        conns.shutdown().await;
-    }
-    println!("stopped");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -872,34 +795,6 @@ async fn linger_close(mut stream: TcpStream) {
     let _ = timeout(LINGER, drain).await;
 }
 
-/// The signals that ask the server to stop: `SIGINT` (Ctrl-C) and `SIGTERM` (`kill`).
-struct StopSignals {
-    /// `SIGINT` deliveries.
-    interrupt: Signal,
-    /// `SIGTERM` deliveries.
-    terminate: Signal,
-}
-
-impl StopSignals {
-    /// Starts listening. From here on neither signal ends the process by itself.
-    fn listen() -> io::Result<StopSignals> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::Interrupt)?,
-            terminate: signal(SignalKind::Terminate)?,
-        })
-    }
-
-    /// Waits for either signal and says which; cancellation-safe.
-    async fn recv(&mut self) -> SignalKind {
-        tempo::select! {
-            Some(()) = self.interrupt.recv() => SignalKind::Interrupt,
-            Some(()) = self.terminate.recv() => SignalKind::Terminate,
-            // A signal stream ends only when its runtime shuts down, and we run on it.
-            else => unreachable!("signal streams outlive the runtime they are awaited on"),
-        }
-    }
-}
-
 const USAGE: &str = "usage: jobs [--addr HOST:PORT] [--workers N] [--max-jobs N] \
                      [--max-conns N] [--grace-secs SECS]";
 
@@ -930,13 +825,7 @@ impl Args {
         while let Some(flag) = argv.next() {
             let mut value = || argv.next().ok_or_else(|| format!("{flag} needs a value"));
             match flag.as_str() {
-                "--addr" => {
-                    let addr = value()?;
-                    if !addr.contains(':') {
-                        return Err(format!("--addr {addr}: expected HOST:PORT"));
-                    }
-                    args.addr = addr;
-                }
+                "--addr" => args.addr = server::parse_addr(value()?)?,
                 "--workers" => args.workers = count("--workers", &value()?)?,
                 "--max-jobs" => args.max_jobs = count("--max-jobs", &value()?)?,
                 "--max-conns" => args.max_conns = count("--max-conns", &value()?)?,

@@ -32,8 +32,8 @@
 //!   installed before (another library's, or `SIG_IGN` from `nohup`), and is replaced in
 //!   turn by a later `sigaction` from elsewhere, after which tempo hears nothing.
 //!
-//! The lesson that uses all of this is graceful shutdown, in `examples/echo.rs` and
-//! `examples/hex.rs`: on `SIGINT` or `SIGTERM`, stop accepting, give open connections a
+//! The lesson that uses all of this is graceful shutdown, in `examples/common/server.rs`
+//! (the skeleton every example server shares): on `SIGINT` or `SIGTERM`, stop accepting, give open connections a
 //! grace period, then exit 0 — what the asyncio texts do with `CancelledError` when
 //! "Kubernetes kills pods".
 
