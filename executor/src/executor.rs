@@ -56,8 +56,8 @@ pub(crate) struct Local {
     closed: Cell<bool>,
     /// The executor is gone; only a forgotten `Enter` guard can still reach this `Local`.
     dropped: Cell<bool>,
-    /// The task being polled right now.
-    current_task: Cell<Option<TaskId>>,
+    /// The task being polled right now, and its pointer (live: it is running).
+    current_task: Cell<Option<(TaskId, RawTask)>>,
     /// The half of the worker other threads use.
     remote: Arc<Remote>,
     /// Wakes and spawns from other threads.
@@ -390,6 +390,14 @@ impl Local {
             self.main_woken.set(true);
             return;
         }
+        // Fast path: a task waking itself while it is being polled (`yield_now`, a spent
+        // budget, a combinator re-polling a child) needs no slab lookup.
+        if let Some((current, task)) = self.current_task.get() {
+            if current == id {
+                self.schedule(task);
+                return;
+            }
+        }
         let task = match self.tasks.borrow().get(id.slot as usize) {
             Some(&task) if task.id() == id => task,
             _ => return,
@@ -412,7 +420,7 @@ impl Local {
             let r = task.wake_ref();
             let waker = r.into_waker();
             let mut cx = Context::from_waker(&waker);
-            self.current_task.set(Some(r.task));
+            self.current_task.set(Some((r.task, task)));
             // SAFETY: as above.
             let finished = coop::with_budget(|| unsafe { task.poll(&mut cx) });
             self.current_task.set(None);
@@ -455,11 +463,24 @@ fn with_current<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
 }
 
 /// Wake the task `r` names, from whatever thread this is.
+///
+/// The hot path of the whole executor, so it borrows `CURRENT` in place rather than
+/// cloning the `Rc` out as `with_current` does: nothing on this path runs user code — a
+/// local wake only pushes onto the run queue, and a remote one sends on a channel and
+/// writes an eventfd — so nothing can need `CURRENT` mutably while it is borrowed.
 pub(crate) fn wake(r: WakeRef) {
-    with_current(|local| match local {
-        Some(local) if local.index == r.worker => local.wake(r.task),
-        _ => registry::wake_remote(r),
-    })
+    let woke_locally = CURRENT
+        .try_with(|c| match c.borrow().as_deref() {
+            Some(local) if local.index == r.worker && !local.dropped.get() => {
+                local.wake(r.task);
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false);
+    if !woke_locally {
+        registry::wake_remote(r);
+    }
 }
 
 /// `JoinHandle::abort`: flag the task, then wake it so its worker sees the flag (and
@@ -532,7 +553,7 @@ pub fn try_current_worker() -> Option<usize> {
 
 /// The id of the task being polled on this thread, if any.
 pub fn current_task_id() -> Option<TaskId> {
-    with_current(|local| local.and_then(|l| l.current_task.get()))
+    with_current(|local| local.and_then(|l| l.current_task.get()).map(|(id, _)| id))
 }
 
 /// Spawns `Send` futures onto one worker from any thread.

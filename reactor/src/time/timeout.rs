@@ -28,6 +28,7 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
         sleep: sleep_until(deadline),
+        expired: false,
     }
 }
 
@@ -39,6 +40,9 @@ pub struct Timeout<F> {
     future: F,
     /// The deadline. `Sleep` is `Unpin`.
     sleep: Sleep,
+    /// Set when a poll found the deadline passed after the future had been polled: the next
+    /// poll begins past the deadline, so a future still pending then has timed out.
+    expired: bool,
 }
 
 impl<F> Timeout<F> {
@@ -56,11 +60,14 @@ impl<F> Timeout<F> {
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
-    /// 1. Read the clock, then poll the future: `Ready` wins.
-    /// 2. Poll the sleep (so it is armed, and its lateness recorded when it completes).
-    /// 3. Elapsed only if the clock read in 1 had reached the deadline: the future was
-    ///    polled late enough and was still pending. If the deadline passed only while the
-    ///    future was being polled, wake the task for one more round instead.
+    /// 1. Poll the future: `Ready` wins. A future that is ready at once costs no clock read
+    ///    and no timer.
+    /// 2. If an earlier poll saw the deadline pass, this poll began after it: the future
+    ///    was polled late enough and is still pending, so it has timed out.
+    /// 3. Otherwise poll the sleep (which reads the clock, arms the timer, and records
+    ///    lateness when it completes). If the deadline has passed, it may have passed only
+    ///    while the future was being polled: note it and wake the task for one more round,
+    ///    rather than time out a future that was never polled past its deadline.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned and `sleep` is not. We never move
         // `future` out of a pinned `Timeout` (`into_inner` needs `self` by value, which a
@@ -68,23 +75,21 @@ impl<F: Future> Future for Timeout<F> {
         // `Unpin` only when `F` is. Moving `sleep` would be fine: `Sleep` is `Unpin`.
         let this = unsafe { self.get_unchecked_mut() };
         // 1.
-        let polled_at = Instant::now();
         // SAFETY: as above — we re-pin `future` in place and never move it.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
         // 2.
-        if Pin::new(&mut this.sleep).poll(cx).is_pending() {
-            return Poll::Pending;
+        if this.expired {
+            return Poll::Ready(Err(Elapsed(())));
         }
         // 3.
-        if polled_at >= this.sleep.deadline() {
-            Poll::Ready(Err(Elapsed(())))
-        } else {
+        if Pin::new(&mut this.sleep).poll(cx).is_ready() {
+            this.expired = true;
             cx.waker().wake_by_ref();
-            Poll::Pending
         }
+        Poll::Pending
     }
 }
 
