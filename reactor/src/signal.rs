@@ -402,10 +402,10 @@ extern "C" fn on_signal(signum: c_int) {
     let fd = WAKE_FD.load(Ordering::SeqCst);
     if fd >= 0 {
         let byte = 1u8;
-        // SAFETY: `fd` is the self-pipe's write end, which is never closed (rule 3), and
-        // the buffer is one readable byte. write(2) is async-signal-safe. Its result is
-        // ignored: the one failure, EAGAIN, means the pipe is full, so a byte is already
-        // waiting to wake a reader.
+        // The result is ignored: the one failure, EAGAIN, means the pipe is full, so a byte
+        // is already waiting to wake a reader.
+        // SAFETY: `fd` is the self-pipe's write end, never closed (rule 3); the buffer is
+        // one readable byte; write(2) is async-signal-safe.
         let _ = unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
     }
     errno::set(saved);

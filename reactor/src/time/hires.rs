@@ -153,11 +153,10 @@ impl HiRes {
                 tv_nsec: libc::c_long::from(rel.subsec_nanos() as i32),
             },
         };
+        let fd = self.fd.as_raw_fd();
         // SAFETY: `fd` is an open timerfd owned by `self` (see `new`); `spec` is a valid
-        // itimerspec on our stack for the duration of the call, and the old value may be
-        // null.
-        let rc =
-            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        // itimerspec on our stack for the call; the old-value pointer may be null.
+        let rc = unsafe { libc::timerfd_settime(fd, 0, &spec, std::ptr::null_mut()) };
         // On failure (it cannot fail with these arguments), the millisecond timeout in the
         // same turn still ends the wait: the timer is late, not lost.
         self.armed = (rc == 0).then_some(deadline);

@@ -69,10 +69,11 @@ impl<F: Future> Future for Timeout<F> {
     ///    while the future was being polled: note it and wake the task for one more round,
     ///    rather than time out a future that was never polled past its deadline.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned and `sleep` is not. We never move
-        // `future` out of a pinned `Timeout` (`into_inner` needs `self` by value, which a
-        // pinned, `!Unpin` `Timeout` cannot give), `Timeout` has no `Drop` impl, and it is
-        // `Unpin` only when `F` is. Moving `sleep` would be fine: `Sleep` is `Unpin`.
+        // `future` is structurally pinned and `sleep` is not: we never move `future` out of a
+        // pinned `Timeout` (`into_inner` takes `self` by value, which a pinned `!Unpin`
+        // `Timeout` cannot give), `Timeout` has no `Drop` impl, and is `Unpin` only when `F`
+        // is. Moving `sleep` would be fine: `Sleep` is `Unpin`.
+        // SAFETY: as just said, `future` stays pinned in place; we only re-pin it below.
         let this = unsafe { self.get_unchecked_mut() };
         // 1.
         // SAFETY: as above — we re-pin `future` in place and never move it.
