@@ -12,7 +12,8 @@
 //!    2. run ready tasks from the run queue (a bounded batch, each poll budgeted)
 //!    3. drain wakes and spawns sent from other threads into the run queue
 //!    4. still ready and the batch not used up? go round again: no syscall
-//!    5. reactor.turn(0 if tasks are ready, else until the nearest timer):
+//!    5. reactor.turn(0 if tasks are ready, else until the nearest timer — after an
+//!       optional short spin of zero-timeout turns, `Builder::park_spin`):
 //!         epoll_wait → set readiness → wake wakers; fire expired timers → wake wakers
 //!  }
 //! ```
