@@ -691,3 +691,99 @@ fn for_each_waiter_names_the_exact_waker_and_deadline_by_hand() {
         assert_eq!(left, 0, "{mode}");
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// A waker that panics does not break the turn.
+// ---------------------------------------------------------------------------------------
+
+/// A waker whose `wake` panics: what a buggy foreign executor polling a tempo future
+/// stores in the reactor.
+struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("PanickingWaker::wake panics, as this test asks");
+    }
+}
+
+/// The reactor wakes what it collected in a turn one after another. A panic in one `wake`
+/// must neither unwind out of `turn` nor leave the wakers after it unwoken: those tasks
+/// would wait for ever on readiness or a deadline that has already come. Here a panicking
+/// waker sits first in both queues — the earliest timer and the first ready socket — and
+/// every flag behind it must still be raised by the same turn, which returns `Ok`.
+#[test]
+fn a_panicking_waker_is_contained_and_every_other_waker_is_still_woken() {
+    with_hang_guard(|| {
+        let mut reactor = Reactor::new().expect("create a reactor");
+        let handle = reactor.handle();
+        let _enter = reactor.enter();
+        let panicking = Waker::from(Arc::new(PanickingWaker));
+
+        // Timers: the panicking waker on the earliest deadline, flags on later ones.
+        let start = Instant::now();
+        let mut first = sleep_until(start + Duration::from_millis(2));
+        let mut later: Vec<_> = (3..6)
+            .map(|ms| sleep_until(start + Duration::from_millis(ms)))
+            .collect();
+        let timer_flags: Vec<Arc<Flag>> = later.iter().map(|_| Arc::default()).collect();
+        assert!(
+            Pin::new(&mut first)
+                .poll(&mut Context::from_waker(&panicking))
+                .is_pending()
+        );
+        for (nap, flag) in later.iter_mut().zip(&timer_flags) {
+            let waker = Waker::from(Arc::clone(flag));
+            assert!(
+                Pin::new(nap)
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+        }
+
+        // Sockets: three UDP sockets waiting to read, the panicking waker on the first.
+        let target = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut sockets: Vec<_> = (0..3)
+            .map(|_| mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap())
+            .collect();
+        let registrations: Vec<_> = sockets
+            .iter_mut()
+            .map(|s| {
+                tempo_reactor::Registration::new(s, mio::Interest::READABLE, &handle)
+                    .expect("register")
+            })
+            .collect();
+        let io_flags: Vec<Arc<Flag>> = (1..3).map(|_| Arc::default()).collect();
+        for (i, registration) in registrations.iter().enumerate() {
+            let waker = match i {
+                0 => panicking.clone(),
+                _ => Waker::from(Arc::clone(&io_flags[i - 1])),
+            };
+            let ready = registration.poll_ready(
+                &mut Context::from_waker(&waker),
+                tempo_reactor::Direction::Read,
+            );
+            assert!(
+                ready.is_pending(),
+                "socket {i} readable before any datagram"
+            );
+        }
+        for socket in &sockets {
+            let to = socket.local_addr().unwrap();
+            target.send_to(b"wake", to).expect("send a datagram");
+        }
+
+        // Turn until every flag is up; each turn must return, not unwind.
+        let raised = |flags: &[Arc<Flag>]| flags.iter().all(|f| f.0.load(Ordering::SeqCst));
+        while !(raised(&timer_flags) && raised(&io_flags)) {
+            let turned =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reactor.turn(None)));
+            match turned {
+                Ok(result) => {
+                    result.expect("turn the reactor");
+                }
+                Err(_) => panic!("a waker's panic unwound out of Reactor::turn"),
+            }
+        }
+        drop(registrations);
+    });
+}

@@ -12,8 +12,10 @@
 //! [`Handle::for_each_waiter`] lists who is parked where, for task dumps (see
 //! `driver/waiters.rs`).
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
@@ -212,7 +214,8 @@ impl Reactor {
     ///    (The unpark and timerfd events only end the wait.)
     /// 4. Expire the timers whose deadline has passed, in deadline order, and collect their
     ///    wakers.
-    /// 5. Wake everything collected, after every lock is released.
+    /// 5. Wake everything collected, after every lock is released. A waker that panics is
+    ///    contained and logged, and the rest are still woken (`wake_all`).
     pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<TurnStats> {
         // 1.
         let next_timer = lock(&self.shared.timers).next_deadline();
@@ -251,9 +254,7 @@ impl Reactor {
         }
         // 5.
         stats.woken = self.to_wake.len();
-        for waker in self.to_wake.drain(..) {
-            waker.wake();
-        }
+        wake_all(&mut self.to_wake);
         Ok(stats)
     }
 
@@ -278,9 +279,7 @@ impl Drop for Reactor {
         self.shared.shut_down.store(true, Ordering::SeqCst);
         lock(&self.shared.ios).drain_wakers(&mut self.to_wake);
         lock(&self.shared.timers).drain_wakers(&mut self.to_wake);
-        for waker in self.to_wake.drain(..) {
-            waker.wake();
-        }
+        wake_all(&mut self.to_wake);
     }
 }
 
@@ -379,6 +378,40 @@ impl std::fmt::Debug for Handle {
 /// because no user code runs while they are locked.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Wake every waker in `wakers`, leaving it empty (and its capacity kept for the next turn).
+///
+/// A `Waker` is not always tempo's: a tempo future polled by another executor (a
+/// `futures::executor::block_on`, a test harness) stores that executor's waker here, and
+/// its `wake` is code we do not control. If one panics, the panic must not unwind out of
+/// the reactor's turn: the wakers after it would be dropped unwoken, and their tasks would
+/// wait for ever on readiness that has already come. So each wake runs inside
+/// `catch_unwind`; a panic is logged and the rest are still woken. On the path where
+/// nothing panics this costs nothing: unwinding tables, no extra instructions.
+pub(crate) fn wake_all(wakers: &mut Vec<Waker>) {
+    for waker in wakers.drain(..) {
+        // `AssertUnwindSafe`: the closure owns the waker it consumes and touches no other
+        // state, so nothing half-updated can be observed after a panic.
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+            log::error!(
+                "tempo reactor: a waker panicked while being woken ({}); the other wakers \
+                 of this turn are still woken",
+                panic_message(&*payload)
+            );
+        }
+    }
+}
+
+/// The text of a panic's payload, as `panic!` formats it, or a placeholder.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text
+    } else {
+        "a panic payload that is not a string"
+    }
 }
 
 /// Round up to a whole number of milliseconds, so a wait never ends before a deadline.

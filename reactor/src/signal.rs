@@ -433,9 +433,7 @@ fn dispatch(self_pipe: &SelfPipe) -> io::Result<()> {
             to_wake.extend(waiters.iter_mut().filter_map(|(_, w)| w.take()));
         }
     }
-    for waker in to_wake {
-        waker.wake();
-    }
+    crate::driver::wake_all(&mut to_wake);
     Ok(())
 }
 
