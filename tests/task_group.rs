@@ -222,6 +222,12 @@ fn a_child_that_panics_cancels_the_rest_and_the_panic_is_reported() {
                 Err(TaskGroupError::Panicked(e)) => {
                     assert!(e.is_panic());
                     assert_eq!(e.panic_message(), Some("child exploded"));
+                    // The group's own error type is generic over the children's error;
+                    // `()` has no Display, so show it as a group of `&str` errors.
+                    assert_eq!(
+                        TaskGroupError::<&str>::Panicked(e).to_string(),
+                        "a task in the group panicked: child exploded"
+                    );
                 }
                 other => panic!("expected a panic, got {other:?}"),
             }

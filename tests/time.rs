@@ -444,13 +444,44 @@ fn a_sleep_moved_to_another_task_wakes_the_task_that_polled_it_last() {
     });
 }
 
+/// Each timer future, awaited outside a runtime, panics naming itself — the function the
+/// user wrote — and saying what to do, not naming the `Sleep` it is built on.
 #[test]
-fn polling_a_sleep_outside_a_runtime_panics_with_a_message_that_says_so() {
+fn polling_a_timer_outside_a_runtime_panics_naming_the_function_that_was_called() {
+    fn panic_of(poll: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let payload = std::panic::catch_unwind(poll).expect_err("polled outside a runtime");
+        common::panic_text(&*payload).to_string()
+    }
     with_hang_guard(|| {
-        let payload = std::panic::catch_unwind(|| common::block_on(sleep(ms(1))))
-            .expect_err("a sleep polled outside a runtime did not panic");
-        let message = common::panic_text(&*payload);
-        assert!(message.contains("runtime"), "{message:?}");
+        let cases: [(&str, String); 3] = [
+            (
+                "tempo::time::sleep",
+                panic_of(|| common::block_on(sleep(ms(1)))),
+            ),
+            (
+                "tempo::time::timeout",
+                panic_of(|| {
+                    let _ = common::block_on(timeout(ms(1), pending::<()>()));
+                }),
+            ),
+            (
+                "tempo::time::interval",
+                panic_of(|| {
+                    let mut every = tempo::time::interval(ms(1));
+                    common::block_on(every.tick()); // the first tick is at once
+                    common::block_on(every.tick());
+                }),
+            ),
+        ];
+        for (name, message) in cases {
+            assert_eq!(
+                message,
+                format!(
+                    "{name} polled outside a tempo runtime: await it inside tempo::run, \
+                     Runtime::block_on or a task they run"
+                ),
+            );
+        }
     });
 }
 

@@ -1,7 +1,6 @@
 //! [`Interval`]: ticks at a fixed period.
 
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
+use std::future::poll_fn;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -75,7 +74,11 @@ impl Interval {
 
     /// Poll for the next tick.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+        if self
+            .sleep
+            .poll_for(cx, "tempo::time::interval")
+            .is_pending()
+        {
             return Poll::Pending;
         }
         let due = self.sleep.deadline();

@@ -86,6 +86,15 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_for(cx, "tempo::time::sleep")
+    }
+}
+
+impl Sleep {
+    /// The body of `poll`, for `Sleep` itself and for the futures built on it (`timeout`,
+    /// `interval`), which pass their own public name as `what`: a mistake such as awaiting
+    /// a `timeout` outside a runtime is then reported under the name the user wrote.
+    pub(super) fn poll_for(&mut self, cx: &mut Context<'_>, what: &'static str) -> Poll<()> {
         let now = Instant::now();
         if now >= self.deadline {
             if let (true, Some((handle, _))) = (self.waited, &self.timer) {
@@ -104,8 +113,12 @@ impl Future for Sleep {
                 lock(&handle.shared.timers).set_waker(*key, cx.waker());
             }
             None => {
-                let handle = Handle::try_current()
-                    .expect("tempo::time::sleep polled outside a tempo runtime");
+                let handle = Handle::try_current().unwrap_or_else(|| {
+                    panic!(
+                        "{what} polled outside a tempo runtime: await it inside tempo::run, \
+                         Runtime::block_on or a task they run"
+                    )
+                });
                 let (key, _nearest) =
                     lock(&handle.shared.timers).insert(self.deadline, cx.waker().clone());
                 // Armed from the reactor's own thread (the only way here: the handle is the

@@ -18,6 +18,10 @@ use super::sleep::{Sleep, deadline_after, sleep_until};
 /// **Never early for the future either.** The timeout elapses only when the future, polled
 /// at or after the deadline, is still pending. A future that becomes ready exactly at the
 /// deadline — say, a sleep until the same instant — returns its value.
+///
+/// # Panics
+/// Polling the returned future outside a tempo runtime panics, unless `future` is ready
+/// at its first poll (then no timer is needed).
 #[doc(alias = "wait_for")]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     timeout_at(deadline_after(duration), future)
@@ -86,7 +90,7 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Err(Elapsed(())));
         }
         // 3.
-        if Pin::new(&mut this.sleep).poll(cx).is_ready() {
+        if this.sleep.poll_for(cx, "tempo::time::timeout").is_ready() {
             this.expired = true;
             cx.waker().wake_by_ref();
         }

@@ -324,7 +324,12 @@ impl<E: fmt::Display> fmt::Display for TaskGroupError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TaskGroupError::Failed(e) => write!(f, "a task in the group failed: {e}"),
-            TaskGroupError::Panicked(e) => write!(f, "a task in the group {e}"),
+            // Not `{e}`: the JoinError's own text starts "task panicked", which after our
+            // prefix read "a task in the group task panicked".
+            TaskGroupError::Panicked(e) => match e.panic_message() {
+                Some(message) => write!(f, "a task in the group panicked: {message}"),
+                None => f.write_str("a task in the group panicked"),
+            },
         }
     }
 }
