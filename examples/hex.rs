@@ -37,14 +37,23 @@
 //!
 //! TCP delivers bytes, not lines, so one read may hold half a line or several. `Lines` below
 //! does the splitting in a fixed buffer — what asyncio's `StreamReader.readline()` does with
-//! its `limit` — and is the part of this file worth reading slowly. The idle timeout is the
-//! same as in the `echo` example. The accept loop, the connection cap and the graceful
-//! shutdown are the skeleton every example server shares, `common/server.rs`, which
-//! explains them. For the shutdown, in short: the accept loop `select!`s on `SIGINT` and
-//! `SIGTERM` (`tempo::signal`) as well as on `accept`; when one comes it closes the
-//! listener, waits for the connection tasks in its `JoinSet` for up to the grace period,
-//! then cancels those still open. A line a client had half sent when the signal came is
-//! still answered once its `\n` arrives.
+//! its `limit` — and is the part of this file worth reading slowly.
+//!
+//! A client has `--idle-secs` (default 60) to deliver each **whole line**, counted from the
+//! connection's start or from our answer to its previous line; then we close. The clock
+//! does not restart on every read, as `echo`'s does: in `echo` each byte is echoed, so each
+//! byte is progress, but here only a line is, and a client trickling one byte a second with
+//! no `\n` would otherwise hold its connection (and our task, and its buffer) for ever — or,
+//! with the 1 KiB line cap, for 17 minutes. This is `asyncio.wait_for(reader.readline(),
+//! timeout)`, and what `http_hello` does for a whole request. Sending our answers has its
+//! own `--idle-secs` bound, so a client that never reads them cannot hold us either.
+//!
+//! The accept loop, the connection cap and the graceful shutdown are the skeleton every
+//! example server shares, `common/server.rs`, which explains them. For the shutdown, in
+//! short: the accept loop `select!`s on `SIGINT` and `SIGTERM` (`tempo::signal`) as well as
+//! on `accept`; when one comes it closes the listener, waits for the connection tasks in its
+//! `JoinSet` for up to the grace period, then cancels those still open. A line a client had
+//! half sent when the signal came is still answered once its `\n` arrives.
 
 #[path = "common/server.rs"]
 mod server;
@@ -52,16 +61,16 @@ mod server;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tempo::net::TcpStream;
-use tempo::time::timeout;
+use tempo::time::{timeout, timeout_at};
 
 /// The post's port, on loopback.
 const DEFAULT_ADDR: &str = "127.0.0.1:65432";
 /// Connections served at once before new ones are turned away.
 const DEFAULT_MAX_CONNS: usize = 10_000;
-/// How long a connection may sit without progress, in either direction.
+/// How long a client has to deliver each whole line, and we to send its answers.
 const DEFAULT_IDLE: Duration = Duration::from_secs(60);
 /// How long open connections get to finish once the server is asked to stop.
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
@@ -110,7 +119,7 @@ async fn serve(args: Args) -> io::Result<()> {
 async fn connection(stream: TcpStream, peer: SocketAddr, idle: Duration) {
     match handle(stream, idle).await {
         Ok(Ending::Done) => {}
-        Ok(Ending::Idle) => eprintln!("hex: {peer}: idle for {idle:?}, closed"),
+        Ok(Ending::Idle) => eprintln!("hex: {peer}: no whole line within {idle:?}, closed"),
         Ok(Ending::TooLong) => eprintln!("hex: {peer}: line too long, closed"),
         // The client disappeared without closing cleanly (crash, or it closed with our
         // replies unread): only this connection is affected.
@@ -128,7 +137,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, idle: Duration) {
 enum Ending {
     /// The client closed its side and every line it sent was answered.
     Done,
-    /// No read or write made progress within the idle timeout.
+    /// No whole line arrived within the idle timeout, or our answers could not be sent
+    /// within it.
     Idle,
     /// The client sent a line longer than `MAX_LINE`; we answered that and closed.
     TooLong,
@@ -140,10 +150,14 @@ async fn handle(mut stream: TcpStream, idle: Duration) -> io::Result<Ending> {
     // The replies to everything one read brought in, sent with one write. At most one reply
     // per byte read, each at most `error: not an integer\n` (22 bytes) long, so bounded.
     let mut out = Vec::with_capacity(256);
+    // When the next line must have arrived by: one deadline for the whole line, however
+    // many reads it takes, moved on only once a line has been answered.
+    let mut line_due = Instant::now() + idle;
     loop {
-        // 1. Read after whatever partial line we kept from last time. `timeout` is
-        //    `asyncio.wait_for`: on expiry the read future is dropped, i.e. cancelled.
-        let n = match timeout(idle, stream.read(lines.spare())).await {
+        // 1. Read after whatever partial line we kept from last time. `timeout_at` is
+        //    `asyncio.wait_for` with a fixed deadline: on expiry the read future is
+        //    dropped, i.e. cancelled.
+        let n = match timeout_at(line_due, stream.read(lines.spare())).await {
             Ok(result) => result?,
             Err(_elapsed) => return Ok(Ending::Idle),
         };
@@ -180,6 +194,12 @@ async fn handle(mut stream: TcpStream, idle: Duration) -> io::Result<Ending> {
         }
         if n == 0 {
             return Ok(Ending::Done);
+        }
+        // 4. A line was answered: the client has a fresh `idle` for the next one, counted
+        //    from now, after our answers left (a partial line already buffered counts
+        //    toward it too).
+        if !out.is_empty() {
+            line_due = Instant::now() + idle;
         }
     }
 }
@@ -326,7 +346,7 @@ struct Args {
     addr: String,
     /// Most connections served at once.
     max_conns: usize,
-    /// Idle timeout for each read and write.
+    /// How long a client has for each whole line, and we for sending its answers.
     idle: Duration,
     /// How long open connections get to finish after a stop signal.
     grace: Duration,
@@ -402,9 +422,13 @@ mod tests {
         assert_eq!(out, b"error: not an integer\n");
     }
 
+    /// What `Lines` gave back: a line's bytes (without its `\n`), or "too long", after which
+    /// the connection is closed and nothing more is read.
+    type Split = Vec<Result<Vec<u8>, &'static str>>;
+
     /// Feeds `chunks` to a `Lines` as the client's writes, then EOF, reading them the way
     /// `handle` does (each read takes what fits); collects what `next_line` returns.
-    fn split(chunks: &[&[u8]]) -> Vec<Result<String, &'static str>> {
+    fn split_raw(chunks: &[&[u8]]) -> Split {
         let mut lines = Lines::new();
         let mut got = Vec::new();
         for chunk in chunks.iter().copied().chain([&b""[..]]) {
@@ -417,7 +441,7 @@ mod tests {
                 rest = &rest[n..];
                 loop {
                     match lines.next_line(n == 0) {
-                        Next::Line(l) => got.push(Ok(String::from_utf8_lossy(l).into_owned())),
+                        Next::Line(l) => got.push(Ok(l.to_vec())),
                         Next::TooLong => {
                             got.push(Err("too long"));
                             return got;
@@ -431,6 +455,14 @@ mod tests {
             }
         }
         got
+    }
+
+    /// [`split_raw`] with the lines as text, for tests written with string literals.
+    fn split(chunks: &[&[u8]]) -> Vec<Result<String, &'static str>> {
+        split_raw(chunks)
+            .into_iter()
+            .map(|r| r.map(|l| String::from_utf8_lossy(&l).into_owned()))
+            .collect()
     }
 
     #[test]
@@ -471,5 +503,154 @@ mod tests {
             split(&[mixed.as_bytes()]),
             [Ok("1".into()), Err("too long")]
         );
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Properties: the line splitter and the integer parser against plain models, on
+    // generated input cut into reads at generated points.
+    // -----------------------------------------------------------------------------------
+
+    use proptest::prelude::*;
+
+    /// The protocol's definition of the lines in a whole input, written as plainly as
+    /// possible and with no buffer: cut at each `\n`; an unterminated tail at EOF is a
+    /// last line; a line whose content (one trailing `\r` not counted) is over `MAX_LINE`
+    /// ends the stream with "too long".
+    fn model_lines(mut input: &[u8]) -> Split {
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            let (line, rest) = match input.iter().position(|&b| b == b'\n') {
+                Some(i) => (&input[..i], &input[i + 1..]),
+                None => (input, &input[input.len()..]),
+            };
+            if line.strip_suffix(b"\r").unwrap_or(line).len() > MAX_LINE {
+                out.push(Err("too long"));
+                return out;
+            }
+            out.push(Ok(line.to_vec()));
+            input = rest;
+        }
+        out
+    }
+
+    /// Python's `int(text)` restricted to what the protocol takes: optional ASCII
+    /// whitespace, an optional sign, one or more ASCII digits, whitespace; `None` for
+    /// anything else or a value outside `i64`. Checked digit by digit, in `i128`.
+    fn model_integer(line: &[u8]) -> Option<i64> {
+        let text = line.trim_ascii();
+        let (negative, digits) = match text.first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut value: i128 = 0;
+        for &d in digits {
+            value = value * 10 + i128::from(d - b'0');
+            if value > 1 << 64 {
+                return None;
+            }
+        }
+        i64::try_from(if negative { -value } else { value }).ok()
+    }
+
+    /// Input that looks like what clients send: lines of digits, signs, spaces and the odd
+    /// other byte, some empty, some near or over the limit, with `\n` or `\r\n` endings
+    /// and sometimes an unterminated tail.
+    fn client_input() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            8 => prop::sample::select(b"0123456789".to_vec()),
+            2 => prop::sample::select(b"+- \t\r".to_vec()),
+            1 => any::<u8>(),
+        ];
+        let length = prop_oneof![
+            6 => 0..24usize,
+            1 => (MAX_LINE - 3)..(MAX_LINE + 4),
+            1 => 0..(3 * MAX_LINE),
+        ];
+        let line = length.prop_flat_map(move |n| prop::collection::vec(byte.clone(), n));
+        let ending = prop::sample::select(vec![&b"\n"[..], b"\r\n", b""]);
+        prop::collection::vec((line, ending), 0..8).prop_map(|lines| {
+            let mut input = Vec::new();
+            for (line, ending) in lines {
+                input.extend_from_slice(&line);
+                // Only the last line may go unterminated; elsewhere "" joins two lines.
+                input.extend_from_slice(ending);
+            }
+            input
+        })
+    }
+
+    /// Cuts `input` into non-empty reads at the given fractions of its length.
+    fn cut<'a>(input: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len() + 1)).collect();
+        points.extend([0, input.len()]);
+        points.sort_unstable();
+        points.dedup();
+        points.windows(2).map(|w| &input[w[0]..w[1]]).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// However the input is cut into reads, the splitter gives back exactly the
+        /// model's lines — in order, byte for byte, with "too long" exactly where the
+        /// model puts it — and never panics or reads outside its buffer (which in safe
+        /// Rust would be a panic).
+        #[test]
+        fn the_splitter_agrees_with_the_model_however_the_reads_fall(
+            input in client_input(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            let reads = cut(&input, &cuts);
+            prop_assert_eq!(split_raw(&reads), model_lines(&input));
+        }
+
+        /// Arbitrary bytes, in arbitrary reads: no panic, and still the model's answer.
+        #[test]
+        fn arbitrary_bytes_never_break_the_splitter(
+            input in prop::collection::vec(any::<u8>(), 0..(4 * MAX_LINE)),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            prop_assert_eq!(split_raw(&cut(&input, &cuts)), model_lines(&input));
+        }
+
+        /// Every `i64`, written in decimal with optional `+` and surrounding whitespace,
+        /// is answered with Python's `hex()` of it.
+        #[test]
+        fn every_i64_in_decimal_is_answered_with_its_hex(
+            n in any::<i64>(),
+            plus in any::<bool>(),
+            before in "[ \t]{0,3}",
+            after in "[ \t\r]{0,3}",
+        ) {
+            let sign = if plus && n >= 0 { "+" } else { "" };
+            let line = format!("{before}{sign}{n}{after}");
+            let mut out = Vec::new();
+            reply(&mut out, line.as_bytes());
+            let want = if n < 0 {
+                format!("-0x{:x}\n", n.unsigned_abs())
+            } else {
+                format!("0x{n:x}\n")
+            };
+            prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+
+        /// Any line at all is answered by the model's verdict: its hex, or the error.
+        #[test]
+        fn any_line_is_an_integer_exactly_when_the_model_says_so(
+            line in prop::collection::vec(
+                prop_oneof![
+                    6 => prop::sample::select(b"0123456789".to_vec()),
+                    3 => prop::sample::select(b"+- \t\r_.xe".to_vec()),
+                    1 => any::<u8>(),
+                ],
+                0..25,
+            ),
+        ) {
+            prop_assert_eq!(parse_integer(&line), model_integer(&line));
+        }
     }
 }
