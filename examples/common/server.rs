@@ -39,7 +39,9 @@
 //!    kernel's queue and the listener stays readable: retrying at once would spin at 100 %
 //!    CPU. We rest briefly, with an async sleep so that open connections go on being served
 //!    (and may close, freeing descriptors). asyncio's own accept loop does the same: it logs
-//!    "out of system resource" and stops accepting for a second.
+//!    "out of system resource" and stops accepting for a second. We log an episode twice
+//!    only — when accepting starts to fail, and when it works again, with how many attempts
+//!    failed in between — not every retry, which would be 36 000 lines an hour.
 //! 5. **Stop gracefully** ([`serve`], [`drain`]). On `SIGINT` (Ctrl-C) or `SIGTERM`
 //!    (`kill`, systemd, the "Kubernetes kills pods" of the asyncio texts) the server
 //!    1. closes its listening socket: new connections are refused, and any the kernel had
@@ -109,7 +111,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tempo::net::{TcpListener, TcpStream};
 use tempo::signal::{Signal, SignalKind, signal};
@@ -182,6 +184,9 @@ where
     S: FnMut(TcpStream, SocketAddr) -> JoinHandle<()>,
 {
     let name = config.name;
+    // Step 4's episode of failing accepts, while one lasts: how many attempts failed, and
+    // since when. Reported once as it starts and once as it ends.
+    let mut failing: Option<(u64, Instant)> = None;
     // Pinned once, outside the loop: `stop` must survive every round it loses. (The stop
     // signals' `recv` could be made afresh each round; a JoinHandle must not be dropped.)
     let mut stop = pin!(stop);
@@ -202,7 +207,16 @@ where
                 continue;
             }
             accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
+                Ok(conn) => {
+                    if let Some((failures, since)) = failing.take() {
+                        eprintln!(
+                            "{name}: accepting again after {failures} failed attempt(s) over \
+                             {:.1?}",
+                            since.elapsed()
+                        );
+                    }
+                    conn
+                }
                 // The client gave up between the kernel's handshake and our accept, or a
                 // signal interrupted the call: nothing is wrong with the listener, take the
                 // next one.
@@ -222,9 +236,19 @@ where
                 // the listener stays readable and retrying at once would spin. Say so,
                 // rest — an async sleep, so open connections keep being served and may
                 // close, freeing descriptors — then try again. (A stop that comes meanwhile
-                // waits for the next round; it is not lost.)
+                // waits for the next round; it is not lost.) Said once per episode: the
+                // retries are counted, and the recovery reports the count.
                 Err(e) => {
-                    eprintln!("{name}: accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
+                    match &mut failing {
+                        Some((failures, _)) => *failures += 1,
+                        None => {
+                            eprintln!(
+                                "{name}: accept failed: {e}; retrying every \
+                                 {ACCEPT_BACKOFF:?} until it succeeds"
+                            );
+                            failing = Some((1, Instant::now()));
+                        }
+                    }
                     sleep(ACCEPT_BACKOFF).await;
                     continue;
                 }
