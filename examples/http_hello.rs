@@ -9,6 +9,7 @@
 //! curl -i http://127.0.0.1:8080/                           # 200, Hello, World!
 //! curl -i http://127.0.0.1:8080/nope                       # 404
 //! curl -i -X POST http://127.0.0.1:8080/                   # 405
+//! curl -i -X OPTIONS --request-target '*' http://127.0.0.1:8080/   # 200, Allow: ...
 //! printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
 //!     | nc 127.0.0.1 8080                                  # two pipelined requests
 //! wrk -t1 -c50 -d5s http://127.0.0.1:8080/                 # the benchmark
@@ -41,7 +42,9 @@
 //! - a request head over 8 KiB (`parser::MAX_HEAD`) or with over 32 headers is answered
 //!   431 Request Header Fields Too Large, and the connection is closed;
 //! - a request that is not HTTP/1.x is answered 400 Bad Request and closed; so is an
-//!   HTTP/1.1 request without a `Host` header, which RFC 9112 §3.2 requires;
+//!   HTTP/1.1 request without a host — neither a `Host` header (RFC 9112 §3.2) nor an
+//!   absolute-form target, whose authority §3.2.2 makes the host (see `Routes` below) —
+//!   and one with two `Host` headers;
 //! - a body is read and thrown away (this server has no use for one): a `Content-Length`
 //!   body up to `MAX_BODY` (1 MiB) is skipped, so the next request on the connection is
 //!   found after it; a larger one is answered 413 Content Too Large, and a
@@ -52,9 +55,28 @@
 //!   off too;
 //! - at most `--max-conns` (default 10 000) connections at once, as in `echo`.
 //!
-//! Routes: `GET` or `HEAD` of `/` or `/plaintext` is the hello; another method there is 405
-//! Method Not Allowed; any other path is 404. Every answer carries `Server: tempo`, a
-//! `Date` (formatted at most once a second, `http/date.rs`) and a `Content-Length`.
+//! Routes, by the path of the request target (RFC 9112 §3.2 names its four forms; the
+//! parser tells them apart):
+//!
+//! - `GET` or `HEAD` of `/` or `/plaintext` is the hello; `OPTIONS` of them is 200 with
+//!   `Allow: GET, HEAD, OPTIONS` and `Content-Length: 0` (RFC 9110 §9.3.7); another method
+//!   there is 405 Method Not Allowed, with the same `Allow`; any other path is 404.
+//! - The path may come in an absolute-form target, `GET http://host/plaintext?x HTTP/1.1`,
+//!   which a server MUST accept (§3.2.2): it routes as `/plaintext`, and `http://host` as
+//!   `/`. The URI's authority is then the request's host and a `Host` header is ignored, as
+//!   §3.2.2 says — so such a request is served without a `Host` header. (§3.2 also says
+//!   an HTTP/1.1 request lacking `Host` gets 400; we read §3.2.2 as the more specific rule,
+//!   since the target already names the host.) Only `http` and `https` URIs with a host
+//!   and no userinfo are accepted; any other scheme is 400.
+//! - `OPTIONS *` (the asterisk form, §3.2.4) asks about the server as a whole: the same
+//!   200 as `OPTIONS /`. `*` with any other method is 400.
+//! - `CONNECT host:443` (the authority form, §3.2.3) asks us to open a tunnel, which only a
+//!   proxy does: 501 Not Implemented, and the connection closes, since the client may
+//!   already be sending the tunnel's bytes. An authority-form target with another method,
+//!   or `CONNECT` with another form, is 400.
+//!
+//! Every answer carries `Server: tempo`, a `Date` (formatted at most once a second,
+//! `http/date.rs`) and a `Content-Length`.
 //!
 //! **Many cores** (`--workers N`): as in `echo`, each of the N workers gets its own
 //! listening socket on the same port (`TcpListener::bind_sharded`, `SO_REUSEPORT` on Linux)
@@ -84,7 +106,7 @@ use tempo::task::JoinSet;
 use tempo::time::{Instant, timeout, timeout_at};
 
 use date::DATE_LEN;
-use parser::{Body, ParseError, Request, Status, Version};
+use parser::{Body, Form, ParseError, Request, Status, Version};
 use server::StopSignals;
 
 /// Where we listen unless `--addr` says otherwise: loopback, so nothing outside this machine
@@ -384,8 +406,14 @@ fn route(request: &Request<'_>) -> (Reply, bool) {
         Body::Length(length) if length > MAX_BODY => return (Reply::ContentTooLarge, false),
         Body::None | Body::Length(_) => {}
     }
+    // A CONNECT: see the module docs. (The parser let the authority form through with
+    // CONNECT only, and the asterisk form with OPTIONS only.)
+    if request.form == Form::Authority {
+        return (Reply::NotImplemented, false);
+    }
     let reply = match (request.method, request.path()) {
         (b"GET" | b"HEAD", b"/" | b"/plaintext") => Reply::Hello,
+        (b"OPTIONS", b"/" | b"/plaintext" | b"*") => Reply::Options,
         (_, b"/" | b"/plaintext") => Reply::MethodNotAllowed,
         _ => Reply::NotFound,
     };
@@ -397,17 +425,19 @@ fn route(request: &Request<'_>) -> (Reply, bool) {
 enum Reply {
     /// 200, `Hello, World!`.
     Hello,
-    /// 400: not HTTP/1.x, or HTTP/1.1 without `Host`.
+    /// 200 to `OPTIONS`, with `Allow` and no body.
+    Options,
+    /// 400: not a request we accept (see the parser), or HTTP/1.1 without a host.
     BadRequest,
     /// 404: a path other than `/` and `/plaintext`.
     NotFound,
-    /// 405: a method other than GET and HEAD on `/` or `/plaintext`.
+    /// 405: a method other than GET, HEAD and OPTIONS on `/` or `/plaintext`.
     MethodNotAllowed,
     /// 413: a body over `MAX_BODY`.
     ContentTooLarge,
     /// 431: a head over `parser::MAX_HEAD` bytes or `parser::MAX_HEADERS` headers.
     HeadersTooLarge,
-    /// 501: a `Transfer-Encoding` body, which we do not decode.
+    /// 501: a `Transfer-Encoding` body, which we do not decode, or a `CONNECT`.
     NotImplemented,
 }
 
@@ -415,7 +445,7 @@ impl Reply {
     /// The status line, with its CRLF.
     fn status_line(self) -> &'static [u8] {
         match self {
-            Reply::Hello => b"HTTP/1.1 200 OK\r\n",
+            Reply::Hello | Reply::Options => b"HTTP/1.1 200 OK\r\n",
             Reply::BadRequest => b"HTTP/1.1 400 Bad Request\r\n",
             Reply::NotFound => b"HTTP/1.1 404 Not Found\r\n",
             Reply::MethodNotAllowed => b"HTTP/1.1 405 Method Not Allowed\r\n",
@@ -425,10 +455,12 @@ impl Reply {
         }
     }
 
-    /// The body: the hello, or the status in words for a person reading `curl` output.
+    /// The body: the hello, nothing for `OPTIONS` (all it says is in `Allow`), or the
+    /// status in words for a person reading `curl` output.
     fn body(self) -> &'static [u8] {
         match self {
             Reply::Hello => b"Hello, World!",
+            Reply::Options => b"",
             Reply::BadRequest => b"Bad Request\n",
             Reply::NotFound => b"Not Found\n",
             Reply::MethodNotAllowed => b"Method Not Allowed\n",
@@ -464,11 +496,17 @@ fn respond(
     out.extend_from_slice(reply.status_line());
     out.extend_from_slice(b"Server: tempo\r\nDate: ");
     out.extend_from_slice(date);
-    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+    out.extend_from_slice(b"\r\n");
+    // No body, no type: RFC 9110 §8.3 asks for `Content-Type` only with content.
+    if !body.is_empty() {
+        out.extend_from_slice(b"Content-Type: text/plain\r\n");
+    }
+    out.extend_from_slice(b"Content-Length: ");
     push_decimal(out, body.len());
     out.extend_from_slice(b"\r\n");
-    if reply == Reply::MethodNotAllowed {
-        out.extend_from_slice(b"Allow: GET, HEAD\r\n");
+    // What may be done to `/` and `/plaintext` (RFC 9110 §10.2.1): 405 MUST say it.
+    if matches!(reply, Reply::MethodNotAllowed | Reply::Options) {
+        out.extend_from_slice(b"Allow: GET, HEAD, OPTIONS\r\n");
     }
     match connection {
         Connection::Default => {}
@@ -650,6 +688,26 @@ mod tests {
                 "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n",
                 "413 Content Too Large",
             ),
+            // The absolute form routes on its path, with or without Host.
+            ("GET http://x/plaintext?q HTTP/1.1\r\n\r\n", "200 OK"),
+            ("GET http://x HTTP/1.1\r\nHost: y\r\n\r\n", "200 OK"),
+            ("GET http://x/nope HTTP/1.1\r\n\r\n", "404 Not Found"),
+            (
+                "GET ftp://x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                "400 Bad Request",
+            ),
+            // OPTIONS, of the server and of a resource.
+            ("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "200 OK"),
+            ("OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n", "200 OK"),
+            ("OPTIONS /nope HTTP/1.1\r\nHost: x\r\n\r\n", "404 Not Found"),
+            ("GET * HTTP/1.1\r\nHost: x\r\n\r\n", "400 Bad Request"),
+            ("OPTIONS * HTTP/1.1\r\n\r\n", "400 Bad Request"),
+            // CONNECT: not a proxy.
+            (
+                "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n",
+                "501 Not Implemented",
+            ),
+            ("GET x:443 HTTP/1.1\r\nHost: x\r\n\r\n", "400 Bad Request"),
         ] {
             assert_eq!(
                 status_of(request),
@@ -672,9 +730,36 @@ mod tests {
             out,
             "HTTP/1.1 405 Method Not Allowed\r\nServer: tempo\r\n\
              Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Type: text/plain\r\n\
-             Content-Length: 19\r\nAllow: GET, HEAD\r\n\r\nMethod Not Allowed\n"
+             Content-Length: 19\r\nAllow: GET, HEAD, OPTIONS\r\n\r\nMethod Not Allowed\n"
         );
         assert!(!batch.close);
+    }
+
+    /// OPTIONS says what may be done, with no body and so no type (RFC 9110 §9.3.7); the
+    /// connection goes on.
+    #[test]
+    fn options_says_what_is_allowed() {
+        let options = "HTTP/1.1 200 OK\r\nServer: tempo\r\n\
+            Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 0\r\n\
+            Allow: GET, HEAD, OPTIONS\r\n\r\n";
+        for request in ["OPTIONS * HTTP/1.1", "OPTIONS /plaintext HTTP/1.1"] {
+            let input = [format!("{request}\r\nHost: x\r\n\r\n").as_bytes(), GET].concat();
+            let (out, _, batch) = answer(&input, false);
+            assert_eq!(out, format!("{options}{HELLO}"), "{request}");
+            assert!(!batch.close);
+        }
+    }
+
+    /// A CONNECT is refused, and the connection closes: what follows may be the tunnel's
+    /// bytes rather than a request.
+    #[test]
+    fn connect_is_not_implemented_and_closes() {
+        let input = [&b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n"[..], GET].concat();
+        let (out, _, batch) = answer(&input, false);
+        assert!(out.starts_with("HTTP/1.1 501 Not Implemented\r\n"), "{out}");
+        assert!(out.contains("\r\nConnection: close\r\n"), "{out}");
+        assert!(!out.contains("Hello"), "{out}");
+        assert!(batch.close);
     }
 
     /// Bad bytes after good requests: the good ones are answered, then 400, and the batch

@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use date::DATE_LEN;
-use parser::{Body, ParseError, Request, Status, Version};
+use parser::{Body, Form, ParseError, Request, Status, Version};
 
 use crate::cpu::{CpuTimes, MachineTimes};
 use crate::{Mode, Opts, Progress};
@@ -1040,8 +1040,12 @@ fn route(request: &Request<'_>) -> (Reply, bool) {
         Body::Length(length) if length > MAX_BODY => return (Reply::ContentTooLarge, false),
         Body::None | Body::Length(_) => {}
     }
+    if request.form == Form::Authority {
+        return (Reply::NotImplemented, false);
+    }
     let reply = match (request.method, request.path()) {
         (b"GET" | b"HEAD", b"/" | b"/plaintext") => Reply::Hello,
+        (b"OPTIONS", b"/" | b"/plaintext" | b"*") => Reply::Options,
         (_, b"/" | b"/plaintext") => Reply::MethodNotAllowed,
         _ => Reply::NotFound,
     };
@@ -1053,24 +1057,26 @@ fn route(request: &Request<'_>) -> (Reply, bool) {
 enum Reply {
     /// 200, `Hello, World!`.
     Hello,
-    /// 400: not HTTP/1.x, or HTTP/1.1 without `Host`.
+    /// 200 to `OPTIONS`, with `Allow` and no body.
+    Options,
+    /// 400: not a request the parser accepts, or HTTP/1.1 without a host.
     BadRequest,
     /// 404: a path other than `/` and `/plaintext`.
     NotFound,
-    /// 405: a method other than GET and HEAD on `/` or `/plaintext`.
+    /// 405: a method other than GET, HEAD and OPTIONS on `/` or `/plaintext`.
     MethodNotAllowed,
     /// 413: a body over `MAX_BODY`.
     ContentTooLarge,
     /// 431: a head over `parser::MAX_HEAD` bytes or `parser::MAX_HEADERS` headers.
     HeadersTooLarge,
-    /// 501: a `Transfer-Encoding` body.
+    /// 501: a `Transfer-Encoding` body, or a `CONNECT`.
     NotImplemented,
 }
 
 impl Reply {
     fn status_line(self) -> &'static [u8] {
         match self {
-            Reply::Hello => b"HTTP/1.1 200 OK\r\n",
+            Reply::Hello | Reply::Options => b"HTTP/1.1 200 OK\r\n",
             Reply::BadRequest => b"HTTP/1.1 400 Bad Request\r\n",
             Reply::NotFound => b"HTTP/1.1 404 Not Found\r\n",
             Reply::MethodNotAllowed => b"HTTP/1.1 405 Method Not Allowed\r\n",
@@ -1083,6 +1089,7 @@ impl Reply {
     fn body(self) -> &'static [u8] {
         match self {
             Reply::Hello => b"Hello, World!",
+            Reply::Options => b"",
             Reply::BadRequest => b"Bad Request\n",
             Reply::NotFound => b"Not Found\n",
             Reply::MethodNotAllowed => b"Method Not Allowed\n",
@@ -1117,11 +1124,15 @@ fn respond(
     out.extend_from_slice(reply.status_line());
     out.extend_from_slice(b"Server: tempo\r\nDate: ");
     out.extend_from_slice(date);
-    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+    out.extend_from_slice(b"\r\n");
+    if !body.is_empty() {
+        out.extend_from_slice(b"Content-Type: text/plain\r\n");
+    }
+    out.extend_from_slice(b"Content-Length: ");
     push_decimal(out, body.len());
     out.extend_from_slice(b"\r\n");
-    if reply == Reply::MethodNotAllowed {
-        out.extend_from_slice(b"Allow: GET, HEAD\r\n");
+    if matches!(reply, Reply::MethodNotAllowed | Reply::Options) {
+        out.extend_from_slice(b"Allow: GET, HEAD, OPTIONS\r\n");
     }
     match connection {
         Connection::Default => {}
