@@ -33,7 +33,8 @@
 //!   poll: the answer waits until the job has finished or `SECS` have passed.
 //! - An unknown id is `404`; a request that is not HTTP/1.x, or has a bad parameter, is
 //!   `400`; a request line and headers over 8 KiB are `431`; a body over 1 KiB, `413`; a
-//!   chunked body, `501`; a wrong method, `405`; a request not complete within 10 s, `408`.
+//!   chunked body, `501`; a wrong method, `405`; a request not complete within 10 s
+//!   (`--request-secs`), `408`.
 //!
 //! # How it works
 //!
@@ -64,8 +65,9 @@
 //!   HTTP/1.1 servers keep connections open by default; that needs a loop here and an idle
 //!   timeout between requests).
 //! - the request line and headers fit in 8 KiB, the body in 1 KiB, and the whole request
-//!   must arrive within 10 s — one deadline for the request, not a timeout per read, which
-//!   a client sending a byte every few seconds (slowloris) would never trip.
+//!   must arrive within 10 s (`--request-secs`) — one deadline for the request, not a
+//!   timeout per read, which a client sending a byte every few seconds (slowloris) would
+//!   never trip.
 //! - a connection cap (`--max-conns`, default 1 000; over it, a connection is closed at
 //!   once) and a write timeout, as in the `echo` example.
 //!
@@ -116,8 +118,8 @@ const MAX_WAIT_SECS: f64 = 30.0;
 const MAX_HEAD: usize = 8 * 1024;
 /// The largest body we read.
 const MAX_BODY: usize = 1024;
-/// The whole request must arrive within this.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+/// The whole request must arrive within this, unless `--request-secs` says otherwise.
+const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 /// A client must take our answer within this.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// After answering, how long we read and discard what a client still sends (see
@@ -169,11 +171,12 @@ async fn serve(args: &Args) -> io::Result<()> {
         grace: args.grace,
     };
     let jobs = Arc::new(JobTable::new(args.max_jobs));
+    let deadline = args.request_deadline;
     server::serve(listener, config, stop, |stream, peer| {
         // Named, like the jobs' tasks, for the task dump.
         tempo::task::Builder::new()
             .name(&format!("http {peer}"))
-            .spawn(connection(stream, peer, jobs.clone()))
+            .spawn(connection(stream, peer, deadline, jobs.clone()))
     })
     .await;
     let unfinished = jobs.unfinished();
@@ -384,10 +387,16 @@ fn run_job(spec: JobSpec) -> Result<String, String> {
 // HTTP: one request per connection
 // ---------------------------------------------------------------------------------------
 
-/// The task of one connection: read one request, answer it, close.
-async fn connection(mut stream: TcpStream, peer: SocketAddr, jobs: Arc<JobTable>) {
+/// The task of one connection: read one request, arriving within `deadline`, answer it,
+/// close.
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    deadline: Duration,
+    jobs: Arc<JobTable>,
+) {
     // One deadline for the whole request; see "Bounds" in the header.
-    let response = match timeout(REQUEST_DEADLINE, read_request(&mut stream)).await {
+    let response = match timeout(deadline, read_request(&mut stream)).await {
         Ok(Ok(Ok(request))) => respond(&request, &jobs).await,
         // The request was bad (malformed, too large): answer why.
         Ok(Ok(Err(refusal))) => refusal,
@@ -398,7 +407,10 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, jobs: Arc<JobTable>
             eprintln!("jobs: {peer}: {e}");
             return;
         }
-        Err(_elapsed) => Response::error(408, "the request did not arrive within 10 s"),
+        Err(_elapsed) => Response::error(
+            408,
+            &format!("the request did not arrive within {deadline:?}"),
+        ),
     };
     match timeout(WRITE_TIMEOUT, stream.write_all(&response.to_bytes())).await {
         Ok(Ok(())) => linger_close(stream).await,
@@ -796,7 +808,7 @@ async fn linger_close(mut stream: TcpStream) {
 }
 
 const USAGE: &str = "usage: jobs [--addr HOST:PORT] [--workers N] [--max-jobs N] \
-                     [--max-conns N] [--grace-secs SECS]";
+                     [--max-conns N] [--request-secs SECS] [--grace-secs SECS]";
 
 /// The command line, parsed by hand to keep the example free of dependencies.
 struct Args {
@@ -808,6 +820,8 @@ struct Args {
     max_jobs: usize,
     /// Most connections served at once.
     max_conns: usize,
+    /// How long a client has to send its whole request.
+    request_deadline: Duration,
     /// How long requests under way, and running jobs, get after a stop signal.
     grace: Duration,
 }
@@ -820,6 +834,7 @@ impl Args {
             workers: DEFAULT_WORKERS,
             max_jobs: DEFAULT_MAX_JOBS,
             max_conns: DEFAULT_MAX_CONNS,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
             grace: DEFAULT_GRACE,
         };
         while let Some(flag) = argv.next() {
@@ -829,6 +844,9 @@ impl Args {
                 "--workers" => args.workers = count("--workers", &value()?)?,
                 "--max-jobs" => args.max_jobs = count("--max-jobs", &value()?)?,
                 "--max-conns" => args.max_conns = count("--max-conns", &value()?)?,
+                "--request-secs" => {
+                    args.request_deadline = server::parse_secs("--request-secs", &value()?)?;
+                }
                 "--grace-secs" => {
                     let text = value()?;
                     args.grace = match text.parse::<f64>() {

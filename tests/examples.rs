@@ -11,32 +11,24 @@
 //! - Every socket has read and write timeouts, and every wait on a child has a deadline, so
 //!   a bug fails a test instead of hanging it.
 //! - A child is killed when its guard drops, and its stderr is printed if the test failed.
+//!
+//! The child-process helpers and the line client live in `tests/support/`, shared with
+//! `tests/hostile.rs`.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// Longest we wait for any one read or write on a socket.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest we wait for a child to print a line (the server's `listening on`, say).
-const LINE_TIMEOUT: Duration = Duration::from_secs(30);
+use support::IO_TIMEOUT;
+use support::LINE_TIMEOUT;
+use support::child::{Running, Server};
+use support::client::Client;
+
 /// The hex server's limit on a line's length, from `examples/hex.rs`.
 const MAX_LINE: usize = 1024;
-/// The examples these tests run; all are built together, once.
-const EXAMPLES: [&str; 7] = [
-    "blocking_lab",
-    "echo",
-    "hex",
-    "jobs",
-    "readme",
-    "request_id",
-    "sleep_gather",
-];
 
 // ---------------------------------------------------------------------------------------
 // hex: the decimal → hex line server of the asyncio blog post.
@@ -628,7 +620,7 @@ fn blocking_lab_debug_mode_is_quiet_when_the_work_is_off_the_loop() {
 /// as idle, waiting to read its socket.
 #[test]
 fn blocking_lab_sigusr1_prints_a_task_dump_naming_the_handlers() {
-    let mut server = Server::start("blocking_lab", &["--work-ms", "3000"]);
+    let server = Server::start("blocking_lab", &["--work-ms", "3000"]);
     let mut idle = Client::connect(server.addr);
     assert_eq!(idle.ask("PING"), "PONG");
     let mut busy = Client::connect(server.addr);
@@ -649,7 +641,7 @@ fn blocking_lab_sigusr1_prints_a_task_dump_naming_the_handlers() {
         );
         // A SIGUSR1 that finds no handler installed kills the process: say so, rather
         // than wait out the deadline.
-        if let Ok(Some(status)) = server.run.child.try_wait() {
+        if let Some(status) = server.run.exited() {
             panic!("blocking_lab exited ({status}) instead of printing a dump:\n{stderr}");
         }
         thread::sleep(Duration::from_millis(10));
@@ -1165,353 +1157,4 @@ fn connections_over_the_cap_are_refused(name: &str, (line, want): (&str, &str)) 
         want,
         "the second connection is unaffected"
     );
-}
-
-// ---------------------------------------------------------------------------------------
-// Clients
-// ---------------------------------------------------------------------------------------
-
-/// A line-oriented blocking client with timeouts.
-struct Client {
-    /// Buffered reads from the socket.
-    reader: BufReader<TcpStream>,
-    /// The same socket, for writes.
-    writer: TcpStream,
-}
-
-impl Client {
-    fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
-        stream.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
-        let writer = stream.try_clone().expect("clone socket");
-        Client {
-            reader: BufReader::new(stream),
-            writer,
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to server");
-    }
-
-    /// Reads one line, without its `\n`; EOF or a timeout fails the test.
-    fn line(&mut self) -> String {
-        match self.try_line() {
-            Ok(Some(line)) => line,
-            Ok(None) => panic!("EOF where a line was expected"),
-            Err(e) => panic!("reading a line: {e}"),
-        }
-    }
-
-    /// Reads one line; `None` at EOF.
-    fn try_line(&mut self) -> io::Result<Option<String>> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Ok(None);
-        }
-        assert!(line.ends_with('\n'), "unterminated reply {line:?}");
-        line.pop();
-        Ok(Some(line))
-    }
-
-    /// Sends `line` and returns the reply.
-    fn ask(&mut self, line: &str) -> String {
-        self.send(format!("{line}\n").as_bytes());
-        self.line()
-    }
-
-    /// Like `ask`, but `None` if the server had closed the connection: EOF, or a reset or
-    /// broken pipe from writing into a socket it closed.
-    fn try_ask(&mut self, line: &str) -> Option<String> {
-        let closed = |e: &io::Error| {
-            matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-            )
-        };
-        match self.writer.write_all(format!("{line}\n").as_bytes()) {
-            Ok(()) => {}
-            Err(e) if closed(&e) => return None,
-            Err(e) => panic!("write to server: {e}"),
-        }
-        match self.try_line() {
-            Ok(reply) => reply,
-            Err(e) if closed(&e) => None,
-            Err(e) => panic!("reading a line: {e}"),
-        }
-    }
-
-    /// The server closes the connection: the next read is a clean EOF, with no data before.
-    fn expect_eof(&mut self) {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => assert!(
-                rest.is_empty(),
-                "expected EOF, got {:?}",
-                String::from_utf8_lossy(&rest)
-            ),
-            Err(e) => panic!("expected EOF, got {e}"),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Children
-// ---------------------------------------------------------------------------------------
-
-/// A running example server: the child plus the address it announced.
-struct Server {
-    /// The child; killed when this drops.
-    run: Running,
-    /// Where it listens, read from its `listening on ADDR` line.
-    addr: SocketAddr,
-}
-
-impl Server {
-    /// Starts example `name` on an ephemeral loopback port and waits until it listens.
-    fn start(name: &str, args: &[&str]) -> Server {
-        let mut args = args.to_vec();
-        args.extend(["--addr", "127.0.0.1:0"]);
-        let run = Running::start(name, &args);
-        let line = run
-            .next_line()
-            .unwrap_or_else(|| panic!("{name} exited before listening; stderr:\n{}", run.stderr()));
-        let addr = line
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("{name} printed {line:?}, not `listening on ADDR`"));
-        Server { run, addr }
-    }
-
-    /// Sends `signal` to the server process.
-    fn signal(&self, signal: libc::c_int) {
-        self.run.signal(signal);
-    }
-
-    /// The server's next line of stdout (its shutdown reports, after `listening on`).
-    fn next_line(&self) -> String {
-        self.run.next_line().unwrap_or_else(|| {
-            panic!(
-                "{} closed stdout; stderr:\n{}",
-                self.run.name,
-                self.run.stderr()
-            )
-        })
-    }
-
-    /// Waits for the server to exit on its own; its status and the lines it printed last.
-    fn finish(self) -> (ExitStatus, Vec<String>) {
-        self.run.finish()
-    }
-}
-
-/// A child process running an example, killed on drop. Its stdout arrives line by line on a
-/// channel; its stderr is collected, and printed if the test is failing.
-struct Running {
-    /// Which example, for messages.
-    name: String,
-    /// The process.
-    child: Child,
-    /// Lines of its stdout, sent by a reader thread; disconnected at EOF.
-    stdout: Receiver<String>,
-    /// Its stderr so far, appended to by a reader thread.
-    stderr: Arc<Mutex<String>>,
-    /// The stderr reader thread, joined once the child is gone.
-    stderr_thread: Option<JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(name: &str, args: &[&str]) -> Running {
-        Running::start_with_env(name, args, &[])
-    }
-
-    /// Starts example `name` with `env` added to its environment (`TEMPO_DEBUG=1`, say).
-    fn start_with_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
-        let path = example(name);
-        let mut child = Command::new(&path)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
-
-        let out = child.stdout.take().expect("piped stdout");
-        let (tx, stdout) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-
-        let mut err = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        let stderr_thread = thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = err.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&chunk[..n]);
-                sink.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push_str(&text);
-            }
-        });
-
-        Running {
-            name: name.to_string(),
-            child,
-            stdout,
-            stderr,
-            stderr_thread: Some(stderr_thread),
-        }
-    }
-
-    /// The next line of stdout; `None` once the child closed it. Fails after `LINE_TIMEOUT`.
-    fn next_line(&self) -> Option<String> {
-        match self.stdout.recv_timeout(LINE_TIMEOUT) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Disconnected) => None,
-            Err(RecvTimeoutError::Timeout) => {
-                panic!("{} printed nothing for {LINE_TIMEOUT:?}", self.name)
-            }
-        }
-    }
-
-    /// Sends `signal` to the child.
-    fn signal(&self, signal: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits in pid_t");
-        // SAFETY: kill(2) has no memory-safety preconditions. The pid is still our child's:
-        // a child's pid is not reused until it has been waited for, which only `finish` and
-        // `drop` do, and both take the guard.
-        let rc = unsafe { libc::kill(pid, signal) };
-        assert_eq!(rc, 0, "kill {pid}: {}", io::Error::last_os_error());
-    }
-
-    /// Everything on stderr so far.
-    fn stderr(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// `finish`, plus everything the child wrote to stderr, read to its end.
-    fn finish_with_stderr(mut self) -> (ExitStatus, Vec<String>, String) {
-        let stderr = Arc::clone(&self.stderr);
-        let reader = self.stderr_thread.take();
-        let (status, lines) = self.finish();
-        // The child has exited, so its stderr is closed and the reader thread ends.
-        if let Some(reader) = reader {
-            reader.join().expect("the stderr reader thread");
-        }
-        let stderr = stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        (status, lines, stderr)
-    }
-
-    /// Waits for the child to exit on its own (its stdout closing first), and returns its
-    /// status and every line it printed.
-    fn finish(mut self) -> (ExitStatus, Vec<String>) {
-        let mut lines = Vec::new();
-        while let Some(line) = self.next_line() {
-            lines.push(line);
-        }
-        // Stdout is closed, so the process is exiting; `try_wait` in a bounded loop rather
-        // than `wait`, so a child that closed stdout but lives on fails instead of hangs.
-        let deadline = Instant::now() + LINE_TIMEOUT;
-        loop {
-            match self.child.try_wait().expect("try_wait") {
-                Some(status) => return (status, lines),
-                None if Instant::now() > deadline => {
-                    panic!("{} closed stdout but did not exit", self.name)
-                }
-                None => thread::sleep(Duration::from_millis(10)),
-            }
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // Killing an exited child is harmless (`kill` then reports an error we ignore).
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(thread) = self.stderr_thread.take() {
-            let _ = thread.join();
-        }
-        if thread::panicking() {
-            eprintln!("--- stderr of {} ---\n{}", self.name, self.stderr());
-        }
-    }
-}
-
-/// The path of the built example `name`.
-///
-/// Cargo's `CARGO_BIN_EXE_<name>` covers `[[bin]]` targets only, and `cargo test
-/// --all-targets` builds examples as test harnesses (`examples/hex-<hash>`), not as the
-/// programs themselves. So the first call runs `cargo build --example ...` for all of them,
-/// with this test binary's profile, target and target directory; when they are up to date
-/// that takes a fraction of a second, and it means we never run a stale binary.
-fn example(name: &str) -> PathBuf {
-    static EXAMPLES_DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = EXAMPLES_DIR.get_or_init(build_examples);
-    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
-fn build_examples() -> PathBuf {
-    // This binary is <target dir>[/<triple>]/<profile dir>/deps/examples-<hash>.
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in <target>/<profile>/deps");
-    let platform_dir = profile_dir.parent().expect("a target directory");
-    // Cargo points integration tests at <target dir>/tmp, which names the target dir
-    // whether or not this build was for an explicit `--target`.
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .arg("build")
-        .arg("--quiet")
-        .arg("--manifest-path")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    for example in EXAMPLES {
-        cargo.args(["--example", example]);
-    }
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cargo.arg("--release");
-        }
-        Some(custom) => {
-            cargo.args(["--profile", custom]);
-        }
-        None => panic!("unreadable profile directory {}", profile_dir.display()),
-    }
-    let same_dir = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
-    if !same_dir(platform_dir, target_dir) {
-        cargo
-            .arg("--target")
-            .arg(platform_dir.file_name().expect("triple"));
-    }
-
-    let output = cargo.output().expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building the examples failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir.join("examples")
 }
