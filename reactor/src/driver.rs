@@ -442,6 +442,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no timerfd")]
     fn the_resolution_switches_the_mode_on_below_a_millisecond_only() {
         let mut reactor = Reactor::new().unwrap();
         assert!(!reactor.is_high_resolution(), "off by default");
@@ -468,6 +469,7 @@ mod tests {
     /// through epoll's millisecond timeout — and the timerfd is armed once per deadline.
     #[cfg(target_os = "linux")]
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no timerfd")]
     fn a_turn_ends_at_the_timerfd_and_arms_it_once_per_deadline() {
         use crate::time::sleep;
         use std::future::Future;

@@ -198,6 +198,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no timerfd")]
     fn arms_only_when_the_millisecond_timeout_would_be_too_late() {
         let poll = mio::Poll::new().expect("epoll");
         let mut hires = HiRes::new(poll.registry(), us(50)).expect("timerfd");
