@@ -278,9 +278,11 @@ fn idle_connections_are_closed() {
 /// The answer to `OPTIONS` of the server or of a route: what may be done, and no body.
 const OPTIONS: &str = "HTTP/1.1 200 OK\r\nServer: tempo\r\nDate: <date>\r\n\
     Content-Length: 0\r\nAllow: GET, HEAD, OPTIONS\r\n\r\n";
+/// The answer to a chunked body or a `CONNECT`.
 const NOT_IMPLEMENTED: &str = "HTTP/1.1 501 Not Implemented\r\nServer: tempo\r\n\
     Date: <date>\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\
     \r\nNot Implemented\n";
+/// The answer to a `Content-Length` over the 1 MiB the server skips.
 const CONTENT_TOO_LARGE: &str = "HTTP/1.1 413 Content Too Large\r\nServer: tempo\r\n\
     Date: <date>\r\nContent-Type: text/plain\r\nContent-Length: 18\r\nConnection: close\r\n\
     \r\nContent Too Large\n";

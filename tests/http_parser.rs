@@ -83,20 +83,32 @@ struct Valid {
 /// What the parser reported about a request, owned, so two parses can be compared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Parsed {
+    /// `Request::method`.
     method: Vec<u8>,
+    /// `Request::target`.
     target: Vec<u8>,
+    /// `Request::form`.
     form: Form,
+    /// `Request::path()`.
     path: Vec<u8>,
+    /// `Request::host`.
     host: Option<Vec<u8>>,
+    /// `Request::version`.
     version: Version,
+    /// `Request::body`.
     body: Body,
+    /// `Request::connection_close`.
     connection_close: bool,
+    /// `Request::connection_keep_alive`.
     connection_keep_alive: bool,
+    /// `Request::keep_alive()`.
     keep_alive: bool,
+    /// `Request::headers()`, as (name, value) pairs.
     headers: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Parsed {
+    /// Copies out what `request` borrows from its buffer.
     fn of(request: &Request<'_>) -> Parsed {
         Parsed {
             method: request.method.to_vec(),
@@ -356,11 +368,20 @@ fn generic_header() -> impl Strategy<Value = (String, Vec<u8>, Vec<u8>)> {
 /// with that many bytes of body, or `Transfer-Encoding` (only where `chunked` is allowed).
 #[derive(Clone, Debug)]
 enum Framing {
+    /// No body.
     None,
-    Length { body: Vec<u8>, repeated: bool },
+    /// `Content-Length: body.len()`, sent twice if `repeated`.
+    Length {
+        /// The body bytes.
+        body: Vec<u8>,
+        /// Whether the header is sent a second time, with the same value.
+        repeated: bool,
+    },
+    /// `Transfer-Encoding: chunked`.
     Chunked,
 }
 
+/// How a request's body is framed; `chunked` allows [`Framing::Chunked`].
 fn framing(chunked: bool) -> impl Strategy<Value = Framing> {
     let length = (vec(any::<u8>(), 0..40), any::<bool>())
         .prop_map(|(body, repeated)| Framing::Length { body, repeated });
@@ -474,6 +495,7 @@ enum Breakage {
     TargetTooLong(usize),
 }
 
+/// Any [`Breakage`], with the values it needs.
 fn breakage() -> impl Strategy<Value = Breakage> {
     let control = prop_oneof![0u8..=0x08, 0x0au8..=0x1f, Just(0x7f)];
     prop_oneof![
