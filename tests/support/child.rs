@@ -387,7 +387,10 @@ impl Server {
 /// that takes a fraction of a second, and it means we never run a stale binary.
 pub fn example(name: &str) -> PathBuf {
     static EXAMPLES_DIR: OnceLock<PathBuf> = OnceLock::new();
-    assert!(EXAMPLES.contains(&name), "{name} is not in support's EXAMPLES");
+    assert!(
+        EXAMPLES.contains(&name),
+        "{name} is not in support's EXAMPLES"
+    );
     let dir = EXAMPLES_DIR.get_or_init(build_examples);
     dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }

@@ -155,6 +155,8 @@ pub struct Conn {
     pub mismatch: Option<(usize, u8, Option<u8>)>,
     /// How it ended, once it has.
     pub end: Option<End>,
+    /// When the loop saw it end (after reading everything before the end).
+    pub ended_at: Option<Instant>,
 }
 
 impl Conn {
@@ -239,7 +241,13 @@ impl Conn {
                 }
             }
         }
-        if self.plan.half_close && !self.plan.endless && self.written == send_len {
+        // Half-close once everything is sent — but not while the limit is what stopped us:
+        // a connection paused at exactly its length has not been told to finish yet.
+        if self.plan.half_close
+            && !self.plan.endless
+            && self.written == send_len
+            && self.write_limit > send_len
+        {
             // A failure here means the server is gone already; the read side will say how.
             let _ = stream.shutdown(Shutdown::Write);
             self.write_shut = true;
@@ -279,24 +287,31 @@ impl Conn {
 
     /// Compares received bytes with the expected ones at their offset.
     fn check(&mut self, got: &[u8]) {
-        if self.mismatch.is_none() {
-            let expect = &self.plan.expect;
-            for (i, &byte) in got.iter().enumerate() {
-                let offset = self.received + i;
-                let want = if self.plan.endless {
-                    Some(expect[offset % expect.len()])
-                } else {
-                    expect.get(offset).copied()
-                };
-                let matches = match want {
-                    Some(w) => w == byte || Some(w) == self.plan.wildcard,
-                    None => false,
-                };
-                if !matches {
-                    self.mismatch = Some((offset, byte, want));
-                    break;
+        // Piece by piece, each piece within one cycle of the expected bytes, compared as
+        // slices (a memcmp even in a debug build); byte by byte only to find a difference.
+        let expect = &self.plan.expect;
+        let mut done = 0;
+        while self.mismatch.is_none() && done < got.len() {
+            let offset = self.received + done;
+            let at = if self.plan.endless {
+                offset % expect.len()
+            } else {
+                offset
+            };
+            let wanted = expect.get(at..).unwrap_or_default();
+            let n = wanted.len().min(got.len() - done).max(1);
+            let piece = &got[done..done + n];
+            if wanted.get(..n) != Some(piece) {
+                for (i, &byte) in piece.iter().enumerate() {
+                    let want = wanted.get(i).copied();
+                    let ok = want.is_some_and(|w| w == byte || Some(w) == self.plan.wildcard);
+                    if !ok {
+                        self.mismatch = Some((offset + i, byte, want));
+                        break;
+                    }
                 }
             }
+            done += n;
         }
         self.received += got.len();
     }
@@ -304,6 +319,7 @@ impl Conn {
     /// Records how it ended and closes the socket.
     fn finish(&mut self, end: End) {
         self.end = Some(end);
+        self.ended_at = Some(Instant::now());
         self.stream = None;
     }
 }
@@ -343,6 +359,7 @@ impl Swarm {
                     received: 0,
                     mismatch: None,
                     end: None,
+                    ended_at: None,
                 }
             })
             .collect();
@@ -479,7 +496,11 @@ impl Swarm {
                 .unwrap_or_else(|e| panic!("swarm: connect {} (#{i}): {e}", self.addr));
             self.poll
                 .registry()
-                .register(&mut stream, Token(i), Interest::READABLE | Interest::WRITABLE)
+                .register(
+                    &mut stream,
+                    Token(i),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
                 .expect("register with mio");
             let conn = &mut self.conns[i];
             conn.stream = Some(stream);
@@ -506,7 +527,13 @@ impl Swarm {
             count(&|c| c.mismatch.is_some()),
             count(&|c| !done(c)),
         );
-        for (i, conn) in self.conns.iter().enumerate().filter(|(_, c)| !done(c)).take(5) {
+        for (i, conn) in self
+            .conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !done(c))
+            .take(5)
+        {
             out += &format!("  #{i}: {}\n", conn.describe());
         }
         out
