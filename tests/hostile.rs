@@ -38,7 +38,7 @@ use support::procfs::{cpu_share, open_fds, rss_kib};
 use support::swarm::{End, Plan, Rng, Swarm};
 
 /// The seed of every random payload: a failure reproduces.
-const SEED: u64 = 0x7e3b_0_2026_12_02;
+const SEED: u64 = 0x7e3b_2026_1202;
 /// Clients at once in the crowd cases.
 const CROWD: usize = 1_000;
 /// The largest payload a crowd client sends to echo.
