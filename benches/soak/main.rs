@@ -73,7 +73,7 @@ mod load;
 mod procs;
 mod workload;
 
-use procs::{Cpu, Proc, Spec, mib};
+use procs::{Cpu, Proc, Spec, mib, utc_now};
 
 /// How long the soak runs unless `--secs` says otherwise.
 const DEFAULT_SECS: f64 = 60.0;
@@ -88,6 +88,9 @@ const RSS_JUDGED_FROM: Duration = Duration::from_secs(30);
 pub const IDLE_SECS: u64 = 3;
 /// `echo`'s open-files limit: low, so that a few hundred held connections exhaust it.
 pub const ECHO_NOFILE: u64 = 512;
+/// Jobs `jobs` remembers (`--max-jobs`): few enough to fill within the warm-up at the load's
+/// ~80 jobs a second.
+const JOBS_REMEMBERED: usize = 400;
 /// How long a server has to stop after `SIGINT`.
 const STOP_WITHIN: Duration = Duration::from_secs(20);
 /// How long a client thread has to finish once asked to stop: its longest wait (an idle
@@ -602,7 +605,13 @@ fn run(opts: &Opts) -> io::Result<bool> {
         &["--idle-secs", &idle, "--grace-secs", "1"],
         None,
     ))?;
-    let jobs = Proc::start(server("jobs", &["--workers", "4"], None))?;
+    // `--max-jobs`: the job table keeps finished jobs until it is full, by design; a small
+    // table fills during the warm-up, so the memory after it is the steady state.
+    let jobs = Proc::start(server(
+        "jobs",
+        &["--workers", "4", "--max-jobs", &JOBS_REMEMBERED.to_string()],
+        None,
+    ))?;
     let work = Proc::start(Spec {
         name: "workload",
         program: std::env::current_exe()?,
@@ -842,8 +851,8 @@ fn report(
             kinds.join(", ")
         };
         println!("  {name:<11} {kinds}");
-        for line in s.other.iter().take(5) {
-            println!("  {:<11}   unclassified: {line}", "");
+        for line in s.other.iter().take(3) {
+            println!("  {:<11}   unclassified: {line:?}", "");
         }
     }
     println!(
@@ -910,24 +919,4 @@ fn report(
         started.elapsed().as_secs_f64()
     );
     ok
-}
-
-/// The date and time now, UTC, as `2026-12-02 10:15 UTC` (no date crate: civil-from-days).
-pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
 }
