@@ -18,6 +18,12 @@
 //! since a message is smaller, a read that returns fewer bytes than asked for has emptied
 //! the socket, and we wait for the next edge instead of reading again to hear `WouldBlock`
 //! (the same saving the servers make; see `servers.rs`).
+//!
+//! The same loop speaks HTTP for the instruction meter (`instructions.rs`): each message is
+//! then a keep-alive `GET /`, and what must come back is `http_hello`'s
+//! `200 Hello, World!`, checked as strictly. A [`Session`] keeps its connections open
+//! across several runs, each ending with no request in flight, so that the meter can zero
+//! and read a server's counters while it has nothing to do.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -43,11 +49,31 @@ pub struct Load {
     pub server_pid: Option<u32>,
     /// Connections, each with one message in flight.
     pub conns: usize,
-    /// Bytes per message.
+    /// Bytes per message (echo only: an HTTP request is always [`HTTP_REQUEST`]).
     pub msg_size: usize,
     /// When to stop.
     pub until: Until,
+    /// What each message is, and what must come back.
+    pub protocol: Protocol,
 }
+
+/// What the connections say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// A pattern of `msg_size` bytes, which must come back byte for byte.
+    Echo,
+    /// [`HTTP_REQUEST`] on a keep-alive connection; the answer must be a `200` whose body
+    /// is `Hello, World!`, and nothing more.
+    Http,
+}
+
+/// The request of [`Protocol::Http`]: the one `wrk` sends in the HTTP part, less the port
+/// in its `Host`.
+pub const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+/// The body an HTTP answer must carry.
+const HTTP_BODY: &[u8] = b"Hello, World!";
+/// An HTTP answer's head longer than this is an error, not an answer still arriving.
+const HTTP_MAX_HEAD: usize = 8 * 1024;
 
 /// How long a load runs.
 #[derive(Clone, Copy, Debug)]
@@ -108,52 +134,88 @@ pub fn run_on_thread(load: Load) -> io::Result<Outcome> {
         .unwrap_or_else(|_| Err(io::Error::other("the load client panicked")))
 }
 
-/// Run `load` on this thread.
+/// Run `load` on this thread: connect, then one run until `load.until`.
 pub fn run(load: &Load) -> io::Result<Outcome> {
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(1024);
-    let mut conns = Vec::with_capacity(load.conns);
-    for index in 0..load.conns {
-        let mut conn = Conn::connect(load.addr, index, load.msg_size)?;
-        poll.registry().register(
-            &mut conn.stream,
-            Token(index),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        conns.push(conn);
+    Session::connect(load)?.run(load.until)
+}
+
+/// A load client's connections, open across several runs.
+pub struct Session {
+    /// The readiness of every connection.
+    poll: Poll,
+    /// Reused by every `poll`.
+    events: Events,
+    /// The connections, indexed by token.
+    conns: Vec<Conn>,
+    /// Where reads land before they are checked.
+    scratch: Vec<u8>,
+    /// The server's process, if we may read its CPU times.
+    server_pid: Option<u32>,
+}
+
+impl Session {
+    /// Open `load.conns` connections to `load.addr`; nothing is sent yet.
+    pub fn connect(load: &Load) -> io::Result<Session> {
+        let poll = Poll::new()?;
+        let mut conns = Vec::with_capacity(load.conns);
+        for index in 0..load.conns {
+            let mut conn = Conn::connect(load, index)?;
+            poll.registry().register(
+                &mut conn.stream,
+                Token(index),
+                Interest::READABLE | Interest::WRITABLE,
+            )?;
+            conns.push(conn);
+        }
+        Ok(Session {
+            poll,
+            events: Events::with_capacity(1024),
+            conns,
+            scratch: vec![0u8; SCRATCH],
+            server_pid: load.server_pid,
+        })
     }
-    let mut scratch = vec![0u8; SCRATCH];
-    let mut window = Window::new(load)?;
-    // Every connection starts with its first message.
-    for conn in &mut conns {
-        conn.start_request();
-        conn.drive(&mut scratch, &mut window)?;
-    }
-    let mut last_echo = Instant::now();
-    loop {
-        match poll.poll(&mut events, Some(Duration::from_millis(50))) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+
+    /// One run: every connection sends, and sends again, until `until` says stop. With
+    /// `Until::RoundTrips`, the run returns only once every answer is back, so the server
+    /// is left with nothing to do.
+    pub fn run(&mut self, until: Until) -> io::Result<Outcome> {
+        let mut window = Window::new(until, self.server_pid, self.conns.len())?;
+        // Every connection starts with its first message.
+        for conn in &mut self.conns {
+            conn.begin_run();
+            conn.drive(&mut self.scratch, &mut window)?;
         }
-        let completed_before = window.completed_total;
-        for event in events.iter() {
-            let conn = &mut conns[event.token().0];
-            conn.drive(&mut scratch, &mut window)
-                .map_err(|e| io::Error::new(e.kind(), format!("connection {}: {e}", conn.index)))?;
-        }
-        let now = Instant::now();
-        if window.completed_total != completed_before {
-            last_echo = now;
-        } else if now - last_echo > STALL {
-            let waiting = conns.iter().filter(|c| c.in_flight()).count();
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no echo for {STALL:?}; {waiting} connection(s) waiting for one"),
-            ));
-        }
-        if window.tick(now, &conns)? {
-            return Ok(window.into_outcome());
+        let mut last_echo = Instant::now();
+        loop {
+            match self
+                .poll
+                .poll(&mut self.events, Some(Duration::from_millis(50)))
+            {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            let completed_before = window.completed_total;
+            for event in self.events.iter() {
+                let conn = &mut self.conns[event.token().0];
+                conn.drive(&mut self.scratch, &mut window).map_err(|e| {
+                    io::Error::new(e.kind(), format!("connection {}: {e}", conn.index))
+                })?;
+            }
+            let now = Instant::now();
+            if window.completed_total != completed_before {
+                last_echo = now;
+            } else if now - last_echo > STALL {
+                let waiting = self.conns.iter().filter(|c| c.in_flight()).count();
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no answer for {STALL:?}; {waiting} connection(s) waiting for one"),
+                ));
+            }
+            if window.tick(now, &self.conns)? {
+                return Ok(window.into_outcome());
+            }
         }
     }
 }
@@ -164,53 +226,80 @@ struct Conn {
     index: usize,
     /// The socket, non-blocking, `TCP_NODELAY`.
     stream: TcpStream,
-    /// The message in flight: what we sent, so what must come back.
+    /// What it says.
+    protocol: Protocol,
+    /// The message in flight: what we sent, so (echo) what must come back.
     msg: Vec<u8>,
     /// How much of `msg` has been written.
     written: usize,
-    /// How much of `msg` has come back (and matched).
+    /// Echo: how much of `msg` has come back (and matched).
     echoed: usize,
+    /// HTTP: the answer so far.
+    reply: Vec<u8>,
+    /// A message was sent and its answer is not complete yet.
+    awaiting: bool,
     /// When its first byte was written.
     sent_at: Instant,
-    /// Round trips completed on this connection.
+    /// Round trips completed on this connection, over all runs.
     round_trips: u64,
+    /// `round_trips` when the current run began: a quota counts from there.
+    run_start: u64,
     /// No message in flight and none to send: the connection has made its quota.
     finished: bool,
 }
 
 impl Conn {
-    fn connect(addr: SocketAddr, index: usize, msg_size: usize) -> io::Result<Conn> {
+    fn connect(load: &Load, index: usize) -> io::Result<Conn> {
         // A blocking connect is simplest, and on loopback the handshake is done in the
         // call: the kernel completes it even before the server accepts.
-        let stream = std::net::TcpStream::connect(addr)?;
+        let stream = std::net::TcpStream::connect(load.addr)?;
         stream.set_nodelay(true)?;
         stream.set_nonblocking(true)?;
+        let msg = match load.protocol {
+            Protocol::Echo => vec![0; load.msg_size],
+            Protocol::Http => HTTP_REQUEST.to_vec(),
+        };
         Ok(Conn {
             index,
             stream: TcpStream::from_std(stream),
-            msg: vec![0; msg_size],
+            protocol: load.protocol,
+            msg,
             written: 0,
             echoed: 0,
+            reply: Vec::new(),
+            awaiting: false,
             sent_at: Instant::now(),
             round_trips: 0,
+            run_start: 0,
             finished: false,
         })
     }
 
     fn in_flight(&self) -> bool {
-        !self.finished && self.echoed < self.msg.len()
+        !self.finished && self.awaiting
     }
 
-    /// Make the next message — a pattern of this connection's number and the request's,
-    /// so no two messages in a run look alike — and note when it leaves.
+    /// Start a run: its quota counts from here, and the first message goes out.
+    fn begin_run(&mut self) {
+        self.run_start = self.round_trips;
+        self.finished = false;
+        self.start_request();
+    }
+
+    /// Make the next message — for echo, a pattern of this connection's number and the
+    /// request's, so no two messages in a run look alike — and note when it leaves.
     fn start_request(&mut self) {
-        let seed = (self.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            ^ self.round_trips.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        for (i, byte) in self.msg.iter_mut().enumerate() {
-            *byte = (seed >> ((i % 8) * 8)) as u8 ^ (i / 8) as u8;
+        if self.protocol == Protocol::Echo {
+            let seed = (self.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ self.round_trips.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            for (i, byte) in self.msg.iter_mut().enumerate() {
+                *byte = (seed >> ((i % 8) * 8)) as u8 ^ (i / 8) as u8;
+            }
         }
         self.written = 0;
         self.echoed = 0;
+        self.reply.clear();
+        self.awaiting = true;
         self.sent_at = Instant::now();
     }
 
@@ -240,11 +329,18 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            self.check_echo(&scratch[..n])?;
-            if self.echoed == self.msg.len() {
+            let complete = match self.protocol {
+                Protocol::Echo => {
+                    self.check_echo(&scratch[..n])?;
+                    self.echoed == self.msg.len()
+                }
+                Protocol::Http => self.check_http(&scratch[..n])?,
+            };
+            if complete {
                 let rtt = self.sent_at.elapsed();
                 self.round_trips += 1;
-                if window.record(rtt, self.round_trips) {
+                self.awaiting = false;
+                if window.record(rtt, self.round_trips - self.run_start) {
                     self.start_request();
                 } else {
                     self.finished = true;
@@ -285,6 +381,44 @@ impl Conn {
         self.echoed += got.len();
         Ok(())
     }
+
+    /// Add `got` to the HTTP answer so far; true once it is complete. It must be a `200`
+    /// with a `Content-Length` body of `Hello, World!`, and nothing may follow it (one
+    /// request is in flight, so one answer may come back).
+    fn check_http(&mut self, got: &[u8]) -> io::Result<bool> {
+        let invalid = |what: String| Err(io::Error::new(io::ErrorKind::InvalidData, what));
+        self.reply.extend_from_slice(got);
+        let Some(head_end) = self.reply.windows(4).position(|w| w == b"\r\n\r\n") else {
+            if self.reply.len() > HTTP_MAX_HEAD {
+                return invalid(format!("an answer head over {HTTP_MAX_HEAD} bytes"));
+            }
+            return Ok(false);
+        };
+        let head = String::from_utf8_lossy(&self.reply[..head_end]);
+        if !head.starts_with("HTTP/1.1 200 OK\r\n") {
+            return invalid(format!("unexpected answer {head:?}"));
+        }
+        let length = head.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        });
+        let Some(length) = length else {
+            return invalid(format!("an answer without Content-Length: {head:?}"));
+        };
+        let body = &self.reply[head_end + 4..];
+        if body.len() < length {
+            return Ok(false);
+        }
+        if body.len() > length || body != HTTP_BODY {
+            return invalid(format!(
+                "answer body {:?}, expected {:?}",
+                String::from_utf8_lossy(body),
+                String::from_utf8_lossy(HTTP_BODY)
+            ));
+        }
+        Ok(true)
+    }
 }
 
 /// The measured window: when it opens and closes, and what happened inside it.
@@ -310,11 +444,11 @@ struct Window {
 }
 
 impl Window {
-    fn new(load: &Load) -> io::Result<Window> {
+    fn new(until: Until, server_pid: Option<u32>, conns: usize) -> io::Result<Window> {
         let mut window = Window {
-            until: load.until,
-            server_pid: load.server_pid,
-            conns: load.conns,
+            until,
+            server_pid,
+            conns,
             started: Instant::now(),
             opened: None,
             requests: 0,
@@ -322,7 +456,7 @@ impl Window {
             latency: Histogram::new(),
             outcome: None,
         };
-        if let Until::RoundTrips(_) = load.until {
+        if let Until::RoundTrips(_) = until {
             window.open(window.started)?; // no warm-up: everything counts
         }
         Ok(window)

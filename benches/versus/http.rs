@@ -487,7 +487,7 @@ fn measure(opts: &Opts, progress: &mut Progress) -> io::Result<Vec<Cell>> {
 }
 
 /// True if `program` is an executable file in a directory on `PATH`.
-fn on_path(program: &str) -> bool {
+pub fn on_path(program: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::env::var_os("PATH").is_some_and(|paths| {
         std::env::split_paths(&paths).any(|dir| {
@@ -501,6 +501,12 @@ fn on_path(program: &str) -> bool {
 /// program's path. When it is up to date this takes a fraction of a second, and it means
 /// we never run a stale binary.
 fn build_http_hello() -> io::Result<PathBuf> {
+    build_example("http_hello")
+}
+
+/// `cargo build --release --example NAME` into this bench's target directory; the
+/// program's path.
+pub fn build_example(name: &str) -> io::Result<PathBuf> {
     // This binary is <target dir>[/<triple>]/<profile dir>/deps/versus-<hash>; building
     // into <target dir>[/<triple>] puts the example in .../release/examples.
     let exe = std::env::current_exe()?;
@@ -509,7 +515,7 @@ fn build_http_hello() -> io::Result<PathBuf> {
         .nth(3)
         .ok_or_else(|| io::Error::other("the bench binary is not in <target>/<profile>/deps"))?;
     let output = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--release", "--example", "http_hello"])
+        .args(["build", "--quiet", "--release", "--example", name])
         .arg("--manifest-path")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .arg("--target-dir")
@@ -517,11 +523,11 @@ fn build_http_hello() -> io::Result<PathBuf> {
         .output()?;
     if !output.status.success() {
         return Err(io::Error::other(format!(
-            "building http_hello failed: {}",
+            "building {name} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         )));
     }
-    Ok(target_dir.join("release/examples/http_hello"))
+    Ok(target_dir.join("release/examples").join(name))
 }
 
 /// `pipeline.lua` in a temporary file, for `wrk -s`; removed on drop.
@@ -546,21 +552,22 @@ impl Drop for PipelineScript {
 }
 
 /// A server process, killed when dropped. (`servers::Server` starts echo servers by
-/// `Kind`; these two are not echo servers.)
-struct Server {
+/// `Kind`; these two are not echo servers. The instruction meter starts its servers with
+/// this one too, since it takes any command.)
+pub struct Server {
     /// "tempo" or "tokio", for the progress line.
     name: &'static str,
     /// The process.
     child: Child,
     /// Where it said it listens.
-    addr: SocketAddr,
+    pub addr: SocketAddr,
     /// Its stdout, kept open so that a late print cannot fail with a broken pipe.
     _stdout: BufReader<ChildStdout>,
 }
 
 impl Server {
     /// Start `command` and wait for its `listening on ADDR` line.
-    fn start(name: &'static str, mut command: Command) -> io::Result<Server> {
+    pub fn start(name: &'static str, mut command: Command) -> io::Result<Server> {
         command.stdin(Stdio::null()).stdout(Stdio::piped());
         // If the bench dies without running our destructors, the server dies too.
         crate::servers::die_with_parent(&mut command);
@@ -597,6 +604,11 @@ impl Server {
                 Err(e)
             }
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// One `wrk` run against this server, with the server's CPU time read around it.

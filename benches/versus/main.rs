@@ -88,11 +88,12 @@ use std::time::{Duration, Instant};
 mod client;
 mod cpu;
 mod http;
+mod instructions;
 mod memory;
 mod report;
 mod servers;
 
-use client::{Load, Outcome, Until};
+use client::{Load, Outcome, Protocol, Until};
 use servers::{Kind, Python, Server};
 
 /// Rounds of the echo matrix, quick and full.
@@ -191,6 +192,10 @@ usage: cargo bench --bench versus [-- OPTIONS]
   --no-python           skip the asyncio and uvloop servers
   --parts LIST          what to run besides the echo matrix, of: http memory none
                         (default http,memory)
+  --instructions [--trips N] [--warmup-trips N]
+                        instead of the above: instructions and system calls per request
+                        under callgrind and strace (N round trips per connection measured,
+                        default 150, after 30 unmeasured), written to instructions.json
   --serve KIND --addr A run one echo server (what the bench starts for itself)
   --load ADDR [--conns N] [--sizes B] [--secs S] [--warmup S] [--pid PID]
                         drive an echo server that is already running (say, one under
@@ -327,6 +332,17 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--load") {
         return load(&args);
     }
+    if args.iter().any(|a| a == "--instructions") {
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => {
+                eprintln!("versus: current_exe: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let out_dir = target_dir(&exe).join("versus");
+        return instructions::run(&args, &exe, &out_dir);
+    }
     // `cargo bench` passes `--bench`; `cargo test` passes nothing of ours.
     let bench = args.iter().any(|a| a == "--bench" || a == "--quick");
     if !bench {
@@ -358,9 +374,13 @@ fn main() -> ExitCode {
 
 /// `--serve KIND --addr ADDR`: be one echo server until killed.
 fn serve(args: &[String]) -> ExitCode {
-    // The HTTP part's tokio server and the memory part's task counter are kinds of their own.
+    // The HTTP part's tokio server, the memory part's task counter and the meter's tokio
+    // echo with timeouts are kinds of their own.
     let name = args.get(1).map_or("", String::as_str);
-    if let Some(result) = http::serve(name).or_else(|| memory::serve(name)) {
+    let other = http::serve(name)
+        .or_else(|| memory::serve(name))
+        .or_else(|| servers::serve_other(name));
+    if let Some(result) = other {
         return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -397,6 +417,7 @@ fn load(args: &[String]) -> ExitCode {
             conns: 64,
             msg_size: 64,
             until: Until::RoundTrips(0),
+            protocol: Protocol::Echo,
         };
         let (mut warmup, mut measure) = (FULL_WARMUP, FULL_MEASURE);
         let mut it = args.iter();
@@ -645,6 +666,7 @@ fn measure(server: &mut Server, cell: Cell, until: Until) -> Result<Outcome, Str
         conns: cell.conns,
         msg_size: cell.size,
         until,
+        protocol: Protocol::Echo,
     };
     client::run_on_thread(load).map_err(|e| e.to_string())
 }

@@ -207,6 +207,20 @@ pub fn report(
 
 /// When, where and how the run was made.
 fn machine_line(opts: &Opts) -> String {
+    format!(
+        "versus · {} · {} · {} run: {} round(s), {:.2} s warm-up + {:.2} s measured per cell · \
+         buffer {BUF_SIZE} B",
+        utc_now(),
+        machine(),
+        opts.mode.name(),
+        opts.rounds,
+        opts.warmup.as_secs_f64(),
+        opts.measure.as_secs_f64(),
+    )
+}
+
+/// The machine: `2 cores (AMD EPYC) · Linux 6.1.0`.
+pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -218,20 +232,11 @@ fn machine_line(opts: &Opts) -> String {
         })
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!(
-        "versus · {} · {cores} cores ({cpu}) · Linux {} · {} run: {} round(s), {:.2} s warm-up + \
-         {:.2} s measured per cell · buffer {BUF_SIZE} B",
-        utc_now(),
-        kernel.trim(),
-        opts.mode.name(),
-        opts.rounds,
-        opts.warmup.as_secs_f64(),
-        opts.measure.as_secs_f64(),
-    )
+    format!("{cores} cores ({cpu}) · Linux {}", kernel.trim())
 }
 
 /// The current time, UTC, as `YYYY-MM-DD HH:MM UTC` (civil-from-days, no date crate).
-fn utc_now() -> String {
+pub fn utc_now() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs()) as i64;

@@ -16,6 +16,10 @@
 //! `examples/echo.rs`, which also puts a timeout around every read and write and a signal
 //! `select!` around every accept — lessons worth teaching, but costs tokio's plain server
 //! would not pay.)
+//!
+//! One more tokio server is here for the instruction meter (`instructions.rs`), which sets
+//! it against `examples/echo.rs` itself: [`serve_other`]'s `tokio-ct-timeout`, echo.rs's
+//! connection loop on tokio — a timeout around every read and every write.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
@@ -525,6 +529,72 @@ async fn tokio_echo(mut stream: tokio::net::TcpStream) {
         };
         if stream.write_all(&buf[..n]).await.is_err() {
             return;
+        }
+    }
+}
+
+/// `versus --serve KIND` for the servers that are not in the echo matrix: `None` unless
+/// `KIND` is one of them. Each binds `127.0.0.1:0` and says where, as the others do.
+///
+/// - `tokio-ct-timeout`: `examples/echo.rs` on tokio's `current_thread` runtime, what the
+///   instruction meter compares that example with.
+pub fn serve_other(kind: &str) -> Option<io::Result<()>> {
+    match kind {
+        "tokio-ct-timeout" => Some(tokio_timeout_server()),
+        _ => None,
+    }
+}
+
+/// `examples/echo.rs`'s idle timeout (`--idle-secs`' default).
+const ECHO_IDLE: Duration = Duration::from_secs(60);
+
+/// `examples/echo.rs` on tokio: connection tasks kept in a `JoinSet` that the accept loop
+/// reaps, as echo.rs's skeleton (`examples/common/server.rs`) does — less its signals,
+/// cap and backoff, which cost nothing while connections are only echoing — and
+/// [`tokio_timeout_echo`], echo.rs's connection loop line for line.
+fn tokio_timeout_server() -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let std_listener = listen("127.0.0.1:0".parse().expect("a valid address"), false)?;
+        std_listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(std_listener)?;
+        announce(listener.local_addr()?)?;
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            let (stream, _peer) = tokio::select! {
+                biased;
+                Some(_joined) = conns.join_next() => continue,
+                accepted = listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        eprintln!("tokio-ct-timeout: accept: {e}");
+                        continue;
+                    }
+                },
+            };
+            conns.spawn(tokio_timeout_echo(stream, ECHO_IDLE));
+        }
+    })
+}
+
+/// echo.rs's `echo`, on tokio: a fresh `timeout` around every read and every write.
+async fn tokio_timeout_echo(mut stream: tokio::net::TcpStream, idle: Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::timeout;
+    if let Err(e) = stream.set_nodelay(true) {
+        eprintln!("tokio-ct-timeout: set_nodelay: {e} (continuing)");
+    }
+    let mut buf = [0u8; BUF_SIZE];
+    loop {
+        let n = match timeout(idle, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
+            Ok(Ok(n)) => n,
+        };
+        match timeout(idle, stream.write_all(&buf[..n])).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return,
         }
     }
 }
