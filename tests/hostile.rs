@@ -262,7 +262,9 @@ impl Polite {
 /// exchanges it made.
 struct PoliteThread {
     stop: mpsc::Sender<()>,
-    thread: thread::JoinHandle<usize>,
+    /// Taken by `finish`; joined by `drop` otherwise (a failing case), before the server
+    /// it talks to is killed, so the failure is not buried under this thread's own.
+    thread: Option<thread::JoinHandle<usize>>,
 }
 
 impl PoliteThread {
@@ -280,15 +282,28 @@ impl PoliteThread {
             polite.finish();
             asked
         });
-        PoliteThread { stop, thread }
+        PoliteThread {
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// Stops it; fails if any of its exchanges failed. Returns how many it made.
-    fn finish(self) -> usize {
+    fn finish(mut self) -> usize {
         let _ = self.stop.send(());
-        match self.thread.join() {
+        let thread = self.thread.take().expect("finished once");
+        match thread.join() {
             Ok(asked) => asked,
             Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+impl Drop for PoliteThread {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = self.stop.send(());
+            let _ = thread.join();
         }
     }
 }
