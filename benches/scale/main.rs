@@ -2,7 +2,7 @@
 //! pending, a million timers cancelled — with tokio's figure beside each, from the same run.
 //!
 //! ```text
-//! cargo bench --bench scale                  # everything (about a minute on 2 cores)
+//! cargo bench --bench scale                  # everything (about two minutes on 2 cores)
 //! cargo bench --bench scale -- connections   # or timers, tasks, cancel; several allowed
 //! cargo bench --bench scale -- all --conns 5000 --count 100000
 //! ```
