@@ -6,26 +6,24 @@
 //! The rules of `tests/examples.rs` hold here too: events are ordered by what the server
 //! says (a response, a line on stdout), never by sleeping; every socket has timeouts and
 //! every wait on the child has a deadline; the child is killed when its guard drops, and
-//! its stderr is printed if the test failed. The process helpers at the bottom are a copy
-//! of that file's, building only this example.
+//! its stderr is printed if the test failed. The process helpers are the ones every
+//! example test shares, in `tests/support/child.rs`.
 //!
 //! Responses are compared byte for byte, except the `Date` value, which changes every
 //! second: [`Client::response`] checks that it is an IMF-fixdate and replaces it with
 //! `<date>` before the comparison.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// Longest we wait for any one read or write on a socket.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest we wait for a child to print a line (the server's `listening on`, say).
-const LINE_TIMEOUT: Duration = Duration::from_secs(30);
+use support::IO_TIMEOUT;
+use support::child::{Running, Server};
+
 /// The parser's limit on a request head, from `examples/http/parser.rs`.
 const MAX_HEAD: usize = 8 * 1024;
 
@@ -53,7 +51,7 @@ const TOO_LARGE: &str = "HTTP/1.1 431 Request Header Fields Too Large\r\nServer:
 /// the connection is still open after them.
 #[test]
 fn keep_alive_serves_two_requests_on_one_connection() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut client = Client::connect(server.addr);
     client.send(GET);
     assert_eq!(client.response(), HELLO);
@@ -67,7 +65,7 @@ fn keep_alive_serves_two_requests_on_one_connection() {
 /// then goes on.
 #[test]
 fn pipelined_requests_are_answered_in_order() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut client = Client::connect(server.addr);
     client.send(&format!(
         "{GET}GET /nope HTTP/1.1\r\nHost: test\r\n\r\n\
@@ -88,7 +86,7 @@ fn pipelined_requests_are_answered_in_order() {
 /// request split between two writes: all answered, in order.
 #[test]
 fn a_long_pipeline_is_answered_in_full() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut client = Client::connect(server.addr);
     let count = 1_000;
     let batch = GET.repeat(count);
@@ -111,7 +109,7 @@ fn a_long_pipeline_is_answered_in_full() {
 /// after one is found and answered.
 #[test]
 fn request_bodies_are_skipped() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut client = Client::connect(server.addr);
     client.send("POST /nope HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello");
     assert_eq!(client.response(), NOT_FOUND);
@@ -126,7 +124,7 @@ fn request_bodies_are_skipped() {
 /// shape of `wrk -c50`.
 #[test]
 fn many_connections_at_once() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let threads: Vec<JoinHandle<()>> = (0..50)
         .map(|i| {
             let addr = server.addr;
@@ -152,7 +150,7 @@ fn many_connections_at_once() {
 /// request sent after it in the same write is not answered.
 #[test]
 fn connection_close_is_honoured() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut client = Client::connect(server.addr);
     client.send(GET);
     assert_eq!(client.response(), HELLO);
@@ -167,7 +165,7 @@ fn connection_close_is_honoured() {
 /// answer says `Connection: keep-alive` and the connection stays open.
 #[test]
 fn http_1_0_closes_unless_asked_to_keep_alive() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut client = Client::connect(server.addr);
     client.send("GET / HTTP/1.0\r\n\r\n");
     assert_eq!(client.response(), HELLO_CLOSE);
@@ -185,7 +183,7 @@ fn http_1_0_closes_unless_asked_to_keep_alive() {
 /// same write are answered first.
 #[test]
 fn malformed_requests_get_400_and_the_connection_closes() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     for bad in [
         "GET /\r\n\r\n",                                             // no version
         "GET / HTTP/2.0\r\nHost: test\r\n\r\n",                      // not HTTP/1.x
@@ -213,7 +211,7 @@ fn malformed_requests_get_400_and_the_connection_closes() {
 /// many headers. One just at the limit is served.
 #[test]
 fn oversized_header_blocks_get_431_and_the_connection_closes() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let head = |len: usize| {
         let mut head = "GET / HTTP/1.1\r\nHost: test\r\nX-Pad: ".to_string();
         head.push_str(&"a".repeat(len - head.len() - 4));
@@ -247,7 +245,7 @@ fn oversized_header_blocks_get_431_and_the_connection_closes() {
 #[test]
 fn idle_connections_are_closed() {
     const IDLE: Duration = Duration::from_millis(300);
-    let server = Server::start(&["--idle-secs", "0.3"]);
+    let server = Server::start("http_hello", &["--idle-secs", "0.3"]);
     let closed_after_idle = |mut client: Client, since: Instant, what: &str| {
         client.expect_eof();
         let quiet = since.elapsed();
@@ -326,7 +324,7 @@ fn still_serves(server: &Server, after: &str) {
 /// reproduces.)
 #[test]
 fn garbage_bytes_get_400_and_a_clean_close() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut noise = Vec::with_capacity(4096);
     let mut state = 0x2026_1202_u64;
     while noise.len() < 4096 {
@@ -358,7 +356,7 @@ fn garbage_bytes_get_400_and_a_clean_close() {
 /// clean close, however much the client still has to send.
 #[test]
 fn huge_heads_get_431_and_a_clean_close() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let long_target = format!(
         "GET /{} HTTP/1.1\r\nHost: test\r\n\r\n",
         "a".repeat(100_000)
@@ -388,7 +386,7 @@ fn huge_heads_get_431_and_a_clean_close() {
 /// it cannot tell where the body ends without reading it.
 #[test]
 fn untrustworthy_framing_is_refused() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     for (what, headers, answer) in [
         (
             "conflicting lengths",
@@ -443,7 +441,7 @@ fn untrustworthy_framing_is_refused() {
 /// (RFC 9110's obs-text), where the server pays them no attention.
 #[test]
 fn non_ascii_bytes_in_the_target_and_in_header_values() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     refused(
         &server,
         "Latin-1 in the target",
@@ -470,7 +468,7 @@ fn non_ascii_bytes_in_the_target_and_in_header_values() {
 /// for `Host`, which may be missing or say something else. Other schemes are 400.
 #[test]
 fn absolute_form_targets_route_on_their_path() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut client = Client::connect(server.addr);
     for request in [
         "GET http://test/plaintext?x=1 HTTP/1.1\r\n\r\n",
@@ -505,7 +503,7 @@ fn absolute_form_targets_route_on_their_path() {
 /// connection; `*` with another method is 400; `CONNECT` is 501 and closes.
 #[test]
 fn options_asterisk_and_connect() {
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let mut client = Client::connect(server.addr);
     client.send("OPTIONS * HTTP/1.1\r\nHost: test\r\n\r\n");
     assert_eq!(client.response(), OPTIONS);
@@ -535,7 +533,7 @@ fn options_asterisk_and_connect() {
 /// than waiting out the 30 s grace period, and exits 0.
 #[test]
 fn stop_signal_closes_idle_keep_alive_connections() {
-    let server = Server::start(&["--grace-secs", "30"]);
+    let server = Server::start("http_hello", &["--grace-secs", "30"]);
     let mut client = Client::connect(server.addr);
     client.send(GET);
     // The answer proves the connection is one of the server's tasks.
@@ -559,7 +557,7 @@ fn stop_signal_closes_idle_keep_alive_connections() {
 /// `Connection: close`, and then the server closes the connection and exits 0.
 #[test]
 fn stop_signal_lets_a_request_in_flight_finish() {
-    let server = Server::start(&["--grace-secs", "30"]);
+    let server = Server::start("http_hello", &["--grace-secs", "30"]);
     let mut client = Client::connect(server.addr);
     // One small write is one segment on loopback, and one read takes all of it: once the
     // first request is answered, the server holds the start of the second.
@@ -593,7 +591,7 @@ fn curl_gets_hello_world() {
         eprintln!("note: curl is not on PATH; skipping the curl check");
         return;
     }
-    let server = Server::start(&[]);
+    let server = Server::start("http_hello", &[]);
     let curl = |args: &[&str]| {
         let output = Command::new("curl")
             .args(["-s", "--max-time", "10"])
@@ -621,7 +619,7 @@ fn curl_gets_hello_world() {
 #[test]
 fn two_workers_serve_and_stop_together() {
     const CONNS: usize = 20;
-    let server = Server::start(&["--workers", "2", "--grace-secs", "30"]);
+    let server = Server::start("http_hello", &["--workers", "2", "--grace-secs", "30"]);
     let mut clients: Vec<Client> = (0..CONNS).map(|_| Client::connect(server.addr)).collect();
     for client in &mut clients {
         client.send(&GET.repeat(3));
@@ -658,7 +656,7 @@ fn two_workers_serve_and_stop_together() {
 #[test]
 fn bad_command_lines_are_refused() {
     for args in [&["--workers", "0"][..], &["--workers", "x"], &["--bogus"]] {
-        let (status, _) = Running::start(args).finish();
+        let (status, _) = Running::start("http_hello", args).finish();
         assert_eq!(status.code(), Some(2), "{args:?}");
     }
 }
@@ -804,235 +802,4 @@ fn is_imf_fixdate(date: &str) -> bool {
         && b[22] == b':'
         && number(&date[23..25], 60) // a leap second
         && &date[25..] == " GMT"
-}
-
-// ---------------------------------------------------------------------------------------
-// The child process (a copy of tests/examples.rs's helpers, for this one example)
-// ---------------------------------------------------------------------------------------
-
-/// A running `http_hello`: the child plus the address it announced.
-struct Server {
-    /// The child; killed when this drops.
-    run: Running,
-    /// Where it listens, read from its `listening on ADDR` line.
-    addr: SocketAddr,
-}
-
-impl Server {
-    /// Starts `http_hello` with `args` on an ephemeral loopback port and waits until it
-    /// listens.
-    fn start(args: &[&str]) -> Server {
-        let mut args = args.to_vec();
-        args.extend(["--addr", "127.0.0.1:0"]);
-        let run = Running::start(&args);
-        let line = run
-            .next_line()
-            .unwrap_or_else(|| panic!("exited before listening; stderr:\n{}", run.stderr()));
-        let addr = line
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("printed {line:?}, not `listening on ADDR`"));
-        Server { run, addr }
-    }
-
-    /// Sends `signal` to the server process.
-    fn signal(&self, signal: libc::c_int) {
-        self.run.signal(signal);
-    }
-
-    /// The server's next line of stdout.
-    fn next_line(&self) -> String {
-        self.run
-            .next_line()
-            .unwrap_or_else(|| panic!("closed stdout; stderr:\n{}", self.run.stderr()))
-    }
-
-    /// Waits for the server to exit on its own; its status and the lines it printed last.
-    fn finish(self) -> (ExitStatus, Vec<String>) {
-        self.run.finish()
-    }
-}
-
-/// `http_hello` as a child process, killed on drop. Its stdout arrives line by line on a
-/// channel; its stderr is collected, and printed if the test is failing.
-struct Running {
-    /// The process.
-    child: Child,
-    /// Lines of its stdout, sent by a reader thread; disconnected at EOF.
-    stdout: Receiver<String>,
-    /// Its stderr so far, appended to by a reader thread.
-    stderr: Arc<Mutex<String>>,
-    /// The stderr reader thread, joined once the child is gone.
-    stderr_thread: Option<JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Running {
-        let path = example();
-        let mut child = Command::new(&path)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
-
-        let out = child.stdout.take().expect("piped stdout");
-        let (tx, stdout) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-
-        let mut err = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        let stderr_thread = thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = err.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&chunk[..n]);
-                sink.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push_str(&text);
-            }
-        });
-
-        Running {
-            child,
-            stdout,
-            stderr,
-            stderr_thread: Some(stderr_thread),
-        }
-    }
-
-    /// The next line of stdout; `None` once the child closed it. Fails after `LINE_TIMEOUT`.
-    fn next_line(&self) -> Option<String> {
-        match self.stdout.recv_timeout(LINE_TIMEOUT) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Disconnected) => None,
-            Err(RecvTimeoutError::Timeout) => {
-                panic!("http_hello printed nothing for {LINE_TIMEOUT:?}")
-            }
-        }
-    }
-
-    /// Sends `signal` to the child.
-    fn signal(&self, signal: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits in pid_t");
-        // SAFETY: kill(2) has no memory-safety preconditions. The pid is still our child's:
-        // a child's pid is not reused until it has been waited for, which only `finish` and
-        // `drop` do, and both take the guard.
-        let rc = unsafe { libc::kill(pid, signal) };
-        assert_eq!(rc, 0, "kill {pid}: {}", io::Error::last_os_error());
-    }
-
-    /// Everything on stderr so far.
-    fn stderr(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Waits for the child to exit on its own (its stdout closing first), and returns its
-    /// status and every line it printed.
-    fn finish(mut self) -> (ExitStatus, Vec<String>) {
-        let mut lines = Vec::new();
-        while let Some(line) = self.next_line() {
-            lines.push(line);
-        }
-        // Stdout is closed, so the process is exiting; `try_wait` in a bounded loop rather
-        // than `wait`, so a child that closed stdout but lives on fails instead of hangs.
-        let deadline = Instant::now() + LINE_TIMEOUT;
-        loop {
-            match self.child.try_wait().expect("try_wait") {
-                Some(status) => return (status, lines),
-                None if Instant::now() > deadline => {
-                    panic!("http_hello closed stdout but did not exit")
-                }
-                None => thread::sleep(Duration::from_millis(10)),
-            }
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // Killing an exited child is harmless (`kill` then reports an error we ignore).
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(thread) = self.stderr_thread.take() {
-            let _ = thread.join();
-        }
-        if thread::panicking() {
-            eprintln!("--- stderr of http_hello ---\n{}", self.stderr());
-        }
-    }
-}
-
-/// The path of the built `http_hello`.
-///
-/// Cargo's `CARGO_BIN_EXE_<name>` covers `[[bin]]` targets only, so the first call runs
-/// `cargo build --example http_hello` with this test binary's profile, target and target
-/// directory (see `build_examples` in `tests/examples.rs`); when it is up to date that takes
-/// a fraction of a second, and it means we never run a stale binary.
-fn example() -> PathBuf {
-    static EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
-    EXAMPLE.get_or_init(build_example).clone()
-}
-
-fn build_example() -> PathBuf {
-    // This binary is <target dir>[/<triple>]/<profile dir>/deps/http-<hash>.
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in <target>/<profile>/deps");
-    let platform_dir = profile_dir.parent().expect("a target directory");
-    // Cargo points integration tests at <target dir>/tmp, which names the target dir
-    // whether or not this build was for an explicit `--target`.
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "--quiet", "--example", "http_hello"])
-        .arg("--manifest-path")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cargo.arg("--release");
-        }
-        Some(custom) => {
-            cargo.args(["--profile", custom]);
-        }
-        None => panic!("unreadable profile directory {}", profile_dir.display()),
-    }
-    let same_dir = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
-    if !same_dir(platform_dir, target_dir) {
-        cargo
-            .arg("--target")
-            .arg(platform_dir.file_name().expect("triple"));
-    }
-
-    let output = cargo.output().expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building http_hello failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir
-        .join("examples")
-        .join(format!("http_hello{}", std::env::consts::EXE_SUFFIX))
 }
