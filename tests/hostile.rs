@@ -19,8 +19,10 @@
 //!   `VmRSS`, never wall-clock guesses.
 //! - Every socket has timeouts and every wait a deadline, so a bug fails instead of hangs.
 //!
-//! Two cases are written to behaviour the servers do not have yet (see their docs): the
-//! hex line deadline, and the two log lines of a descriptor-exhaustion episode.
+//! Two cases pin fixes the hostile probe asked for, and fail against the servers from before
+//! them: hex's deadline for a whole line (a trickle of bytes with no newline no longer keeps
+//! a connection open), and the two log lines of a descriptor-exhaustion episode (one as it
+//! starts, one with the count as it ends, instead of one per retry).
 
 mod support;
 
