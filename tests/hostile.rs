@@ -684,8 +684,8 @@ fn served_or_refused(server: &Server, line: &[u8]) -> (TcpStream, Fate) {
 /// is `accepting again` with the count of refused attempts, and new connections are served.
 /// At most those two lines for the episode.
 ///
-/// Pending a server change: today the accept loop logs every failed retry (ten a second)
-/// and never says `accepting again`. Each unmet promise is listed in the failure.
+/// Before the fix the accept loop logged every failed retry (ten a second) and never said
+/// `accepting again`; each unmet promise is listed in the failure.
 #[test]
 fn echo_out_of_descriptors_rests_logs_once_serves_its_connections_and_recovers() {
     let _exclusive = one_at_a_time();
@@ -1032,8 +1032,8 @@ fn blocking_lab_closes_a_silent_connection_at_its_idle_deadline() {
 /// closed once `--idle-secs` has passed since the line began: a whole line must arrive
 /// within it.
 ///
-/// Pending a server change: today the deadline restarts on every read, so the trickle
-/// holds the connection open and this fails with "still served".
+/// Before the fix the deadline restarted on every read, so the trickle held the connection
+/// open and this failed with "still served".
 #[test]
 fn hex_closes_a_line_trickled_without_a_newline_at_its_line_deadline() {
     Slowloris {
