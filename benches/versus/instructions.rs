@@ -44,6 +44,10 @@
 //!   instructions themselves (not counting what they call), per request: where a reactor
 //!   rewrite would look first. It is computed from the dump file directly (callgrind_annotate
 //!   3.19 charged the whole of a zeroed dump to `__libc_start_main`).
+//! - Clock reads are not in `instr/req`. valgrind does not let the program use the kernel's
+//!   vDSO, so under callgrind `clock_gettime` is a real system call, not the few dozen
+//!   user-space instructions it is natively: a server that reads the clock more often per
+//!   request (a timeout is one read or more) is flattered by that much.
 //! - The versus binary (which serves `tempo-1`, `tokio-ct`, `mio` and both tokio peers of
 //!   rows 2 and 3) has a counting global allocator (`memory.rs`) that, when not counting,
 //!   costs a relaxed load and a branch per allocation; the example binaries have the plain
@@ -207,8 +211,6 @@ struct Counted {
     requests: u64,
     /// Instructions executed, all threads.
     instructions: u64,
-    /// System calls, as callgrind's `--collect-systime` counted them.
-    syscalls: Option<u64>,
     /// Functions by self cost, most first: (name, instructions).
     top: Vec<(String, u64)>,
 }
@@ -413,7 +415,6 @@ fn count(
             "--log-file={}",
             work.join(format!("{stem}.valgrind.log")).display()
         ),
-        "--collect-systime=yes".into(),
     ];
     let server = Server::start("server", command(program, &wrapper))?;
     let pid = server.pid();
@@ -433,7 +434,6 @@ fn count(
     Ok(Counted {
         requests: outcome.requests,
         instructions: parsed.instructions,
-        syscalls: parsed.syscalls,
         top: parsed.top,
     })
 }
@@ -477,7 +477,6 @@ fn read_dump(path: &Path) -> io::Result<String> {
 /// What a dump says: totals, and self cost per function.
 struct Dump {
     instructions: u64,
-    syscalls: Option<u64>,
     top: Vec<(String, u64)>,
 }
 
@@ -532,11 +531,10 @@ fn parse_dump(text: &str) -> Option<Dump> {
         .into_iter()
         .map(|(name, cost)| (name.to_string(), cost))
         .collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|&(_, cost)| std::cmp::Reverse(cost));
     top.truncate(TOP);
     Some(Dump {
         instructions: at("Ir").flatten().or(totals.first().copied())?,
-        syscalls: at("sysCount").flatten(),
         top,
     })
 }
@@ -651,37 +649,86 @@ fn parse_strace(text: &str) -> Option<BTreeMap<String, u64>> {
     header.then_some(calls)
 }
 
-/// A function's name, short enough for a line: no argument lists of generics, no hash.
+/// A function's name, short enough for a line: generic arguments become `<…>`, a
+/// `<Type as Trait>` keeps the last segment of each, and a long path keeps its crate and
+/// its last three segments.
+/// `tokio::runtime::io::scheduled_io::ScheduledIo::poll_readiness` becomes
+/// `tokio::…::scheduled_io::ScheduledIo::poll_readiness`, and
+/// `<&mio::net::tcp::stream::TcpStream as std::io::Write>::write` becomes
+/// `<&TcpStream as Write>::write`.
 fn short(name: &str) -> String {
-    let mut out = String::new();
+    // Split at depth 0 into segments; a top-level `<A as B>` is one segment.
+    let mut segments: Vec<String> = Vec::new();
+    let mut current = String::new();
     let mut depth = 0usize;
-    for c in name.chars() {
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '<' => {
-                if depth == 0 {
-                    out.push_str("<…>");
-                }
                 depth += 1;
+                current.push(c);
             }
-            '>' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => out.push(c),
-            _ => {}
+            '>' => {
+                depth = depth.saturating_sub(1);
+                current.push(c);
+            }
+            ':' if depth == 0 && chars.peek() == Some(&':') => {
+                chars.next();
+                segments.push(std::mem::take(&mut current));
+            }
+            _ => current.push(c),
         }
     }
-    // `<…>::poll` reads better as `poll` of what the generic was: keep the tail.
-    const MAX: usize = 60;
-    if out.chars().count() > MAX {
-        let tail: String = out
-            .chars()
-            .rev()
-            .take(MAX - 1)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        format!("…{tail}")
+    segments.push(current);
+    let segments: Vec<String> = segments.iter().map(|s| short_segment(s)).collect();
+    if segments.len() > 4 {
+        let tail = &segments[segments.len() - 3..];
+        format!("{}::…::{}", segments[0], tail.join("::"))
     } else {
-        out
+        segments.join("::")
+    }
+}
+
+/// One path segment: `Foo<A, B>` is `Foo<…>`; `<a::A as b::B<C>>` is `<A as B<…>>`.
+fn short_segment(segment: &str) -> String {
+    let Some(inner) = segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) else {
+        return match segment.find('<') {
+            Some(at) => format!("{}<…>", &segment[..at]),
+            None => segment.to_string(),
+        };
+    };
+    let last = |path: &str| {
+        let path = path.trim();
+        let (reference, path) = match path.strip_prefix('&') {
+            Some(rest) => ("&", rest.trim_start_matches("mut ")),
+            None => ("", path),
+        };
+        // The last `::` outside generic arguments.
+        let mut depth = 0usize;
+        let mut cut = 0;
+        for (i, c) in path.char_indices() {
+            match c {
+                '<' => depth += 1,
+                '>' => depth = depth.saturating_sub(1),
+                ':' if depth == 0 => cut = i + 1,
+                _ => {}
+            }
+        }
+        format!("{reference}{}", short_segment(&path[cut..]))
+    };
+    // ` as ` outside the type's own generic arguments.
+    let mut depth = 0usize;
+    let at = inner.char_indices().find_map(|(i, c)| {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        (depth == 0 && inner[i..].starts_with(" as ")).then_some(i)
+    });
+    match at {
+        Some(at) => format!("<{} as {}>", last(&inner[..at]), last(&inner[at + 4..])),
+        None => format!("<{}>", last(inner)),
     }
 }
 
@@ -733,7 +780,7 @@ fn table(header: &str, results: &[Measured], tools: &Tools) -> String {
             |_| String::new(),
             |t| {
                 let mut by: Vec<(&String, &u64)> = t.calls.iter().collect();
-                by.sort_by(|a, b| b.1.cmp(a.1));
+                by.sort_by_key(|&(_, n)| std::cmp::Reverse(*n));
                 by.iter()
                     .take(3)
                     .map(|(name, n)| format!("{name} {:.2}", **n as f64 / t.requests.max(1) as f64))
@@ -809,8 +856,6 @@ fn to_json(
                 Ok(c) => json!({
                     "requests": c.requests,
                     "instructions": c.instructions,
-                    "syscalls": c.syscalls,
-                    "syscalls_per_req": c.syscalls.map(|s| s as f64 / c.requests.max(1) as f64),
                     "top_self": c.top.iter().map(|(name, ir)| json!({
                         "function": name,
                         "instructions": ir,

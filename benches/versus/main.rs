@@ -5,6 +5,7 @@
 //! cargo bench --bench versus -- --quick     # about a minute and a half on 2 cores
 //! cargo bench --bench versus                # the full run: more rounds, longer cells
 //! cargo bench --bench versus -- --servers tempo-1,tokio-ct,mio --conns 64 --sizes 64
+//! cargo bench --bench versus -- --instructions  # instructions and syscalls per request
 //! ```
 //!
 //! Each echo server runs as a process of its own (this binary re-executed with `--serve
@@ -57,7 +58,41 @@
 //! `--quick`. And a tick that fires just as a syscall returns is charged to user time, so
 //! every server pays a share per syscall that is not its own code: most of the mio floor's
 //! user time is that share, which is why its ratios understate the gap in instructions. For
-//! the exact count, run one server under callgrind and drive it with `--load` (below).
+//! the exact count, run `--instructions` (below).
+//!
+//! # Instructions per request (`--instructions`)
+//!
+//! ```text
+//! apt-get update && apt-get install -y valgrind strace     # once; without them it says so
+//! cargo bench --bench versus -- --instructions             # about a minute on 2 cores
+//! cargo bench --bench versus -- --instructions --trips 300 # more round trips measured
+//! ```
+//!
+//! Instead of the matrix, each Rust server runs under callgrind, which counts the
+//! instructions the process executes in user space, and then again under `strace -c`,
+//! which counts its system calls; both are divided by the requests the load client
+//! completed while they counted. The load is fixed — 64 connections, each with one request
+//! in flight (64-byte echoes, or keep-alive `GET /` for HTTP), 30 round trips per
+//! connection unmeasured, then 150 measured — and counting starts and stops while the
+//! server is idle, between the two. Instructions do not depend on what else the machine is
+//! doing, so this is the figure to compare tempo and tokio by from one day to the next, and
+//! the one the reactor work is judged by. Three rows, each tempo beside the same program on
+//! tokio:
+//!
+//! 1. **plain echo**: `tempo-1`, `tokio-ct` and the `mio` floor, as in the matrix;
+//! 2. **echo, timeout per read and write**: `examples/echo.rs` itself (release build) beside
+//!    `tokio-ct-timeout`, its connection loop on tokio (`servers.rs`);
+//! 3. **http_hello**: `examples/http_hello` with one worker beside the HTTP part's tokio
+//!    server, which compiles the same parser (`http.rs`).
+//!
+//! How to read it: `instr/req` is user-space instructions per request, lower is better;
+//! `×tokio` is that ÷ tokio's in the same row (below 1.00: tempo executes fewer), and `×mio`
+//! ÷ the bare mio loop (what the runtime costs on top of no runtime at all). `syscalls/req`
+//! is system calls per request, with the three commonest beside it: about one `recvfrom`
+//! and one `sendto` per echo for every server, plus a share of `epoll_wait`. Below the
+//! table, each server's five costliest functions by self cost, in instructions per
+//! request: where the instructions go. `instructions.rs` says what the figures leave out.
+//! The numbers also land in `target/versus/instructions.json`.
 //!
 //! # Looking closer
 //!
@@ -77,7 +112,7 @@
 //!
 //! Layout: `client.rs` the load client, `servers.rs` the contenders, `cpu.rs` the CPU
 //! accounting, `report.rs` the table, JSON and chart; `http.rs` and `memory.rs` the HTTP and
-//! memory parts of the run.
+//! memory parts of the run; `instructions.rs` the instruction meter.
 
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
