@@ -323,6 +323,25 @@ impl HttpResults {
         rows
     }
 
+    /// Everything else's CPU use (`oth%`) in each measurement: (what was measured, % of one
+    /// core, median over rounds).
+    pub fn other_cpu(&self) -> Vec<(String, f64)> {
+        let Outcome::Measured(cells) = &self.outcome else {
+            return Vec::new();
+        };
+        cells
+            .iter()
+            .flat_map(|cell| {
+                [("tempo", &cell.tempo), ("tokio", &cell.tokio)].map(|(name, runs)| {
+                    (
+                        format!("HTTP {name} at {}", cell.label()),
+                        Summary::of(runs).other_pct,
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// These results as a JSON value, stored under `"http"` in `results.json`.
     pub fn to_json(&self) -> String {
         let cells = match &self.outcome {

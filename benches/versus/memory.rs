@@ -291,7 +291,7 @@ impl MemoryResults {
                 "MISSED"
             };
             rows.push(vec![
-                format!("target: tempo ≤ {TARGET_BYTES_PER_TASK:.0} B/task"),
+                format!("target: tempo ≤ {TARGET_BYTES_PER_TASK:.0} B per pending task"),
                 verdict.into(),
             ]);
             rows.push(Vec::new());
