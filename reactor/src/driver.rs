@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 
 use crate::io::IoTable;
-use crate::time::heap::TimerHeap;
 use crate::time::hires::{self, HiRes};
 use crate::time::lateness::{self, LatenessHistogram};
+use crate::time::wheel::TimerWheel;
 
 mod waiters;
 
@@ -55,7 +55,7 @@ pub(crate) struct Shared {
     /// Readiness and wakers of every registered source, keyed by token.
     pub(crate) ios: Mutex<IoTable>,
     /// Every armed timer.
-    pub(crate) timers: Mutex<TimerHeap>,
+    pub(crate) timers: Mutex<TimerWheel>,
     /// Interrupts `epoll_wait` from another thread.
     unpark: mio::Waker,
     /// Set once the reactor is dropped: registrations then fail instead of waiting forever.
@@ -136,7 +136,7 @@ impl Reactor {
             shared: Arc::new(Shared {
                 registry,
                 ios: Mutex::new(IoTable::new()),
-                timers: Mutex::new(TimerHeap::new()),
+                timers: Mutex::new(TimerWheel::new()),
                 unpark,
                 shut_down: AtomicBool::new(false),
                 diagnostics: AtomicBool::new(false),

@@ -15,7 +15,7 @@
 //!    ▼                                                   │
 //!  task's Waker ◄──────────── wake, outside every lock ──┘
 //!
-//!  Sleep ──insert──► TimerHeap (ordered by deadline) ──expired──► wake
+//!  Sleep ──insert──► TimerWheel (filed by deadline) ──expired──► wake
 //!  another thread ──unpark──► mio::Waker ──► epoll_wait returns early
 //! ```
 //!
@@ -29,7 +29,7 @@
 //!   edge-triggered readiness protocol. [`PollEvented`] ties a mio source to a
 //!   registration and deregisters it on drop.
 //! - [`time`]: [`sleep`](time::sleep), [`interval`](time::interval),
-//!   [`timeout`](time::timeout), the timer heap behind them, the lateness histogram, and
+//!   [`timeout`](time::timeout), the timer wheel behind them, the lateness histogram, and
 //!   the timerfd high-resolution mode.
 //! - [`driver`]'s [`WaitingOn`]: what each parked waker waits for, for task dumps.
 //! - [`signal`] (Unix): the signal handler, the self-pipe it writes to, and the fan-out

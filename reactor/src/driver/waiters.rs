@@ -8,7 +8,7 @@
 //!
 //! **Locks.** The walk takes the I/O table's lock (and, under it, each registration's
 //! waiter slots, the same order as `Reactor::turn`), clones the wakers out and lets go;
-//! then the timer heap's lock, likewise. Only then does it call the visitor, holding no
+//! then the timer wheel's lock, likewise. Only then does it call the visitor, holding no
 //! lock, so the visitor may do anything — even arm a timer on the same reactor. The worker
 //! is held up for no longer than the clones take, and the dump is a snapshot: a waiter may
 //! be woken (or a new one parked) while the visitor runs.

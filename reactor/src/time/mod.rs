@@ -1,8 +1,8 @@
 //! Time: [`sleep`](sleep()), [`interval`](interval()), [`timeout`](timeout()) — asyncio's
 //! `sleep`, a periodic loop, and `wait_for` / `asyncio.timeout`.
 //!
-//! Every timer is an entry in its reactor's timer heap (`time/heap.rs`) — armed the first time its
-//! future is polled, removed when the future is dropped. The reactor sleeps in `epoll_wait`
+//! Every timer is an entry in its reactor's timer wheel (`time/wheel.rs`) — armed the first
+//! time its future is polled, removed when the future is dropped, both in O(1). The reactor sleeps in `epoll_wait`
 //! until the nearest deadline, then wakes the timers that are due, nearest first.
 //!
 //! **Never early.** A [`Sleep`] completes only when `Instant::now()` has reached its
@@ -18,12 +18,12 @@
 //! **Measured.** With diagnostics on, each reactor keeps a histogram of how late its
 //! timers ran ([`LatenessHistogram`], `time/lateness.rs`).
 
-pub(crate) mod heap;
 pub(crate) mod hires;
 mod interval;
 pub(crate) mod lateness;
 mod sleep;
 mod timeout;
+pub(crate) mod wheel;
 
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use lateness::LatenessHistogram;

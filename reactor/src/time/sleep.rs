@@ -68,7 +68,7 @@ impl Sleep {
         // Into the past, the sleep completes because the caller said so, not the timer.
         self.waited = self.waited && deadline > Instant::now();
         if let Some((handle, key)) = &self.timer {
-            let nearest = lock(&handle.shared.timers).reset(*key, deadline, None);
+            let nearest = lock(&handle.shared.timers).reset(*key, deadline);
             if nearest && !handle.is_current() {
                 handle.unpark();
             }
@@ -119,10 +119,9 @@ impl Sleep {
                          Runtime::block_on or a task they run"
                     )
                 });
-                let (key, _nearest) =
-                    lock(&handle.shared.timers).insert(self.deadline, cx.waker().clone());
+                let key = lock(&handle.shared.timers).insert(self.deadline, cx.waker().clone());
                 // Armed from the reactor's own thread (the only way here: the handle is the
-                // current one), so the loop will look at the heap before it next sleeps.
+                // current one), so the loop will look at the wheel before it next sleeps.
                 self.timer = Some((handle, key));
             }
         }
