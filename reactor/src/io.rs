@@ -158,14 +158,24 @@ impl ScheduledIo {
         if event.is_error() {
             bits |= ERROR;
         }
-        let _ = self
+        let before = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
                 let tick = (cur >> TICK_SHIFT).wrapping_add(1);
                 Some((tick << TICK_SHIFT) | (cur & BITS_MASK) | bits)
-            });
+            })
+            .unwrap_or_else(|cur| cur);
         for direction in [Direction::Read, Direction::Write] {
-            if bits & direction.ready_mask() != 0 {
+            let mask = direction.ready_mask();
+            // Wake the direction's waiters only if this event made it ready. If it was
+            // ready already, nobody can be parked there waiting for it: a task parks only
+            // after registering its waker and then seeing the direction *not* ready, and
+            // the event that set the bits since took every waker registered before it; a
+            // task that registered after that event sees the bits and does not park. So
+            // there is nothing to take, and we skip the slot's lock. This is the common
+            // case for writes: epoll reports most events as readable *and* writable, and a
+            // socket whose writes never blocked stays writable for its whole life.
+            if bits & mask != 0 && before & mask == 0 {
                 lock(self.waker_slot(direction)).take_into(to_wake);
             }
         }
