@@ -47,6 +47,7 @@
 //! | `timer_cancel` | 100 000 sleeps created, polled once (armed) and dropped (cancelled) |
 //! | `timer_fire` | 10 000 tasks sleeping 1 ms at once |
 //! | `timeout_ready` | `timeout(1 s, ready future)`: the cost of a deadline nobody needs |
+//! | `timeout_per_read` | `timeout(60 s, TCP read)`, each read pending first; `-bare`: no timeout |
 //! | `waker_local` | clone, wake, drop a task's own waker, on its own thread |
 //! | `waker_remote` | a task hands its waker to another thread, which wakes it |
 //! | `debug_mode` | tempo with diagnostics off and on (`slow_poll_threshold`), tokio for scale |
@@ -133,6 +134,14 @@ const FIRE_AFTER: Duration = Duration::from_millis(1);
 const FAR: Duration = Duration::from_secs(1);
 /// `timeout_ready`: timeouts per iteration.
 const TIMEOUTS: usize = 10_000;
+/// `timeout_per_read`: the idle timeout a server puts around each read (the echo example's
+/// default), far enough off that it never fires during a benchmark.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// `timeout_per_read`: one-byte round trips, so reads (each with its timeout), per iteration.
+const READS: usize = 1_000;
+/// `timeout_per_read`: the reading side's buffer, a server's usual size. A one-byte read
+/// into it leaves it mostly empty, as a server's reads of small requests do.
+const READ_BUF: usize = 4096;
 
 /// `waker_local`: clone/wake/drop operations per iteration.
 const WAKER_OPS: usize = 10_000;
@@ -227,6 +236,35 @@ fn poll_once<F: Future + ?Sized>(mut future: Pin<&mut F>) -> impl Future<Output 
     })
 }
 
+/// Await `future`, adding one to `ready_at_once` if its very first poll was already
+/// `Ready`. `timeout_per_read` claims that every read it times went `Pending` first — that
+/// is what makes its timeout arm a timer — and this is how each iteration checks the claim
+/// rather than trusting it. The check costs an add and a branch per poll, on both runtimes.
+async fn noting_first_poll<F: Future>(future: F, ready_at_once: &mut usize) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut first = true;
+    std::future::poll_fn(|cx| {
+        let poll = future.as_mut().poll(cx);
+        if first && poll.is_ready() {
+            *ready_at_once += 1;
+        }
+        first = false;
+        poll
+    })
+    .await
+}
+
+/// Whether `timeout_per_read`'s reads wear their timeout: `Yes` is the benchmark; `No` is
+/// the same socket traffic bare, so that the difference between the two is what the
+/// timeout costs per read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Deadline {
+    /// Every read is `timeout(IDLE_TIMEOUT, read)`.
+    Yes,
+    /// Every read is a plain `read`.
+    No,
+}
+
 /// A thread that wakes every waker handed to it: clones nothing, wakes (by value, which
 /// also drops it), and counts. It spins while it waits, so that `waker_remote` times the
 /// runtime's cross-thread wake — channel, unpark, the loop leaving `epoll_wait` — and not
@@ -300,15 +338,19 @@ impl Drop for Waking {
 
 /// Expands the workloads for one runtime: `$rt` is the crate (`tempo` or `tokio`), every
 /// `rt::` path below names that crate's item of the same name, and `$Runtime` is its
-/// runtime type. So the two sides of each group run the same text.
+/// runtime type. So the two sides of each group run the same text. `$import`s are `use`
+/// items the text needs on one runtime only: tokio's `TcpStream` reads and writes through
+/// its `AsyncReadExt`/`AsyncWriteExt` traits, where tempo's has `read` and `write_all` as
+/// its own methods.
 ///
 /// Each workload function takes the runtime, does its setup, and returns one iteration as a
 /// closure; criterion times calls of the closure.
 macro_rules! workloads {
-    ($module:ident, $rt:ident, $Runtime:ty) => {
+    ($module:ident, $rt:ident, $Runtime:ty $(, $import:item)*) => {
         mod $module {
             use super::*;
             use ::$rt as rt;
+            $($import)*
             use rt::sync::oneshot;
             use rt::task::JoinHandle;
             use std::sync::mpsc::sync_channel;
@@ -772,6 +814,82 @@ macro_rules! workloads {
                 }
             }
 
+            /// A connected loopback TCP pair on this runtime, Nagle off on both ends (a
+            /// one-byte write must leave at once, or each round trip waits for an ACK).
+            async fn loopback_pair() -> (rt::net::TcpStream, rt::net::TcpStream) {
+                let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                // The kernel completes the handshake from its backlog, so connecting
+                // before accepting needs no second task.
+                let client = rt::net::TcpStream::connect(addr).await.unwrap();
+                let (server, _) = listener.accept().await.unwrap();
+                server.set_nodelay(true).unwrap();
+                client.set_nodelay(true).unwrap();
+                (server, client)
+            }
+
+            /// A server's connection loop with an idle timeout: `READS` times, wait for a
+            /// byte — under `timeout(IDLE_TIMEOUT, read)` when `deadline` says so — and
+            /// echo it. Hands the stream back, with how many reads were ready at their
+            /// first poll (which must be none).
+            async fn timed_reader(
+                mut stream: rt::net::TcpStream,
+                deadline: Deadline,
+            ) -> (rt::net::TcpStream, usize) {
+                let mut buf = [0_u8; READ_BUF];
+                let mut ready_at_once = 0;
+                for _ in 0..READS {
+                    let read = noting_first_poll(stream.read(&mut buf), &mut ready_at_once);
+                    let n = match deadline {
+                        Deadline::Yes => rt::time::timeout(IDLE_TIMEOUT, read)
+                            .await
+                            .expect("the idle timeout never fires here"),
+                        Deadline::No => read.await,
+                    };
+                    assert_eq!(n.unwrap(), 1);
+                    stream.write_all(&buf[..1]).await.unwrap();
+                }
+                (stream, ready_at_once)
+            }
+
+            /// The peer: `READS` times, write one byte and wait for its echo.
+            async fn byte_writer(mut stream: rt::net::TcpStream) -> rt::net::TcpStream {
+                let mut echo = [0_u8; 1];
+                for i in 0..READS {
+                    stream.write_all(&[i as u8]).await.unwrap();
+                    stream.read_exact(&mut echo).await.unwrap();
+                }
+                stream
+            }
+
+            /// A timeout exactly as a server uses it: armed when the read it guards goes
+            /// `Pending`, cancelled when the read completes, one per read. Two tasks on
+            /// one worker share a loopback TCP pair: the reader (`timed_reader`) waits for
+            /// a byte and echoes it; the writer (`byte_writer`) sends a byte and waits for
+            /// the echo. The reader polls its next read right after writing its echo, in
+            /// the same poll, before the writer can have run again — so on a single
+            /// thread every read finds its socket empty, goes `Pending`, and its
+            /// timeout arms a timer; the byte then arrives through the reactor, the read
+            /// completes, and dropping the finished timeout cancels the timer. Measures,
+            /// per read: arm + cancel, plus a one-byte round trip — two sends, two reads
+            /// that wait, two wake-ups through the reactor — which `Deadline::No`
+            /// measures alone.
+            pub fn timeout_per_read(runtime: &Runtime, deadline: Deadline) -> impl FnMut() + '_ {
+                // The pair outlives the iterations: connecting is not what we time.
+                let mut pair = Some(runtime.block_on(loopback_pair()));
+                move || {
+                    let (server, client) = pair.take().expect("the pair is put back each time");
+                    let (server, client, ready_at_once) = in_task(runtime, async move {
+                        // The reader runs first: the writer is spawned, not yet polled.
+                        let writer = rt::spawn(byte_writer(client));
+                        let (server, ready_at_once) = timed_reader(server, deadline).await;
+                        (server, writer.await.unwrap(), ready_at_once)
+                    });
+                    assert_eq!(ready_at_once, 0, "every timed read must be pending first");
+                    pair = Some((server, client));
+                }
+            }
+
             // -- wakers -----------------------------------------------------------------
 
             /// In one poll, a task clones its own waker, wakes the clone (by value, which
@@ -831,7 +949,12 @@ macro_rules! workloads {
 }
 
 workloads!(on_tempo, tempo, tempo::Runtime);
-workloads!(on_tokio, tokio, tokio::runtime::Runtime);
+workloads!(
+    on_tokio,
+    tokio,
+    tokio::runtime::Runtime,
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+);
 
 // ---- Registration ---------------------------------------------------------------------
 
@@ -1066,6 +1189,24 @@ fn primitives(c: &mut Criterion) {
     per_iteration(&mut g, TIMEOUTS, Slow);
     bench(&mut g, "tempo-1w", &tempo_1w(), on_tempo::timeout_ready);
     bench(&mut g, "tokio-1w", &tokio_ct_all(), on_tokio::timeout_ready);
+    g.finish();
+
+    // Two pairs: with the timeout, the benchmark; bare, the same sockets without it, so
+    // that timeout minus bare is what arming and cancelling costs per read.
+    let mut g = c.benchmark_group("timeout_per_read");
+    per_iteration(&mut g, READS, Slow);
+    bench(&mut g, "tempo-1w", &tempo_1w(), |rt| {
+        on_tempo::timeout_per_read(rt, Deadline::Yes)
+    });
+    bench(&mut g, "tokio-1w", &tokio_ct_all(), |rt| {
+        on_tokio::timeout_per_read(rt, Deadline::Yes)
+    });
+    bench(&mut g, "tempo-1w-bare", &tempo_1w(), |rt| {
+        on_tempo::timeout_per_read(rt, Deadline::No)
+    });
+    bench(&mut g, "tokio-1w-bare", &tokio_ct_all(), |rt| {
+        on_tokio::timeout_per_read(rt, Deadline::No)
+    });
     g.finish();
 
     let mut g = c.benchmark_group("waker_local");
