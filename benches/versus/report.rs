@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{Value, json};
 
 use crate::client::Outcome;
@@ -173,8 +174,10 @@ pub fn report(
 ) -> io::Result<()> {
     let summaries = Summaries { echo };
     let targets = targets(&summaries);
+    // Read the clock once, so the table, the JSON and the chart all carry the same date.
+    let when = utc_now();
     let mut out = String::new();
-    let _ = writeln!(out, "{}", machine_line(opts));
+    let _ = writeln!(out, "{}", machine_line(opts, &when));
     out.push_str(&echo_tables(opts, &summaries));
     out.push_str(&targets_table(&targets));
     let not_run = || vec![vec!["not run (--parts)".to_string()]];
@@ -193,9 +196,10 @@ pub fn report(
     std::fs::create_dir_all(&opts.out_dir)?;
     let json_path = opts.out_dir.join("results.json");
     let svg_path = opts.out_dir.join("echo.svg");
-    let json = results_json(opts, &summaries, &targets, http, memory);
+    let json = results_json(opts, &when, &summaries, &targets, http, memory);
     std::fs::write(&json_path, serde_json::to_string_pretty(&json)? + "\n")?;
-    chart(&summaries, &svg_path).map_err(|e| io::Error::other(format!("echo.svg: {e}")))?;
+    chart(opts, &when, &summaries, &svg_path)
+        .map_err(|e| io::Error::other(format!("echo.svg: {e}")))?;
     let _ = writeln!(
         out,
         "\nwritten: {} and {}",
@@ -250,13 +254,17 @@ Other programs competed for the cores in this run: in {} of {} measurements, \
     )
 }
 
-/// When, where and how the run was made.
-fn machine_line(opts: &Opts) -> String {
+/// When (`when`, from [`utc_now`]), where and how the run was made.
+fn machine_line(opts: &Opts, when: &str) -> String {
+    format!("versus · {when} · {} · {}", machine(), run_shape(opts))
+}
+
+/// How much was run: `quick run: 2 round(s), 0.10 s warm-up + 0.30 s measured per cell ·
+/// buffer 4096 B`. The chart's caption repeats it, so a chart saved on its own still says
+/// whether its figures come from a quick run or a full one.
+fn run_shape(opts: &Opts) -> String {
     format!(
-        "versus · {} · {} · {} run: {} round(s), {:.2} s warm-up + {:.2} s measured per cell · \
-         buffer {BUF_SIZE} B",
-        utc_now(),
-        machine(),
+        "{} run: {} round(s), {:.2} s warm-up + {:.2} s measured per cell · buffer {BUF_SIZE} B",
         opts.mode.name(),
         opts.rounds,
         opts.warmup.as_secs_f64(),
@@ -603,6 +611,7 @@ fn targets_table(targets: &[Target]) -> String {
 
 fn results_json(
     opts: &Opts,
+    when: &str,
     s: &Summaries,
     targets: &[Target],
     http: Option<&HttpResults>,
@@ -674,8 +683,8 @@ fn results_json(
         .collect();
     let embed = |text: String| serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
     json!({
-        "machine": machine_line(opts),
-        "date": utc_now(),
+        "machine": machine_line(opts, when),
+        "date": when,
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
         "mode": opts.mode.name(),
         "rounds": opts.rounds,
@@ -718,24 +727,41 @@ fn color_of(kind: Kind) -> RGBColor {
     COLORS[Kind::ALL.iter().position(|&k| k == kind).unwrap_or(0)]
 }
 
-/// `echo.svg`: three panels of grouped bars, one group per cell, one bar per server —
-/// requests/s, p50 latency and user CPU per request (the last two on log scales: the Python
-/// servers are an order of magnitude off the Rust ones).
-fn chart(s: &Summaries, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+/// `echo.svg`: a caption saying when and how the run was made, then three panels of
+/// grouped bars, one group per cell, one bar per server — requests/s, p50 latency and user
+/// CPU per request (the last two on log scales: the Python servers are an order of
+/// magnitude off the Rust ones).
+///
+/// A user CPU figure the table marks `~` (resting on under [`ROUGH_USER`] of sampled user
+/// time) is drawn hollow with a `~` over it, not filled: it is shown, since leaving it out
+/// would hide exactly the cells a quick run cannot settle, but it does not look as solid as
+/// the figures that are. One that sampled no user time at all reads 0, which a log scale
+/// cannot draw; it becomes a short hollow stub on the axis labelled `~0`.
+fn chart(
+    opts: &Opts,
+    when: &str,
+    s: &Summaries,
+    path: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
     let cells = &s.echo.cells;
     let servers = &s.echo.servers;
-    let root = SVGBackend::new(path, (1400, 1200)).into_drawing_area();
+    let root = SVGBackend::new(path, (1500, 1290)).into_drawing_area();
     root.fill(&WHITE)?;
-    // The charts on the left, one legend for all three on the right.
-    let (charts, legend) = root.split_horizontally(1250);
-    for (i, &kind) in servers.iter().enumerate() {
-        let y = 60 + 24 * i as i32;
-        legend.draw(&Rectangle::new(
-            [(8, y), (22, y + 14)],
-            color_of(kind).filled(),
-        ))?;
-        legend.draw(&Text::new(kind.name(), (28, y), ("sans-serif", 15)))?;
-    }
+    // The caption on top; below it the charts on the left, one legend for all three on
+    // the right.
+    let (caption, body) = root.split_vertically(70);
+    caption.draw(&Text::new(
+        format!("versus · echo · {when} · {} run", opts.mode.name()),
+        (12, 10),
+        ("sans-serif", 24),
+    ))?;
+    caption.draw(&Text::new(
+        format!("{} · {}", run_shape(opts), machine()),
+        (12, 42),
+        ("sans-serif", 14),
+    ))?;
+    let (charts, legend) = body.split_horizontally(1270);
+    legend_column(&legend, servers)?;
     let panels = charts.split_evenly((3, 1));
     let labels: Vec<String> = cells
         .iter()
@@ -750,7 +776,8 @@ fn chart(s: &Summaries, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         ),
         (
             Metric::User,
-            "server user CPU per request, ns (lower is better; log scale; sampled, see cpu.rs)",
+            "server user CPU per request, ns (lower is better; log scale; sampled, see \
+             cpu.rs; hollow, ~: rough)",
             true,
         ),
     ];
@@ -773,43 +800,131 @@ fn chart(s: &Summaries, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
                 String::new()
             }
         };
+        // Every bar of the panel: where it stands, how tall, and whether it is rough.
+        let bars: Vec<Bar> = cells
+            .iter()
+            .enumerate()
+            .flat_map(|(ci, &cell)| {
+                servers.iter().enumerate().filter_map(move |(si, &kind)| {
+                    let summary = s.get(cell, kind)?;
+                    let value = metric.of(&summary);
+                    let rough = metric == Metric::User && summary.user_total < ROUGH_USER;
+                    // A rough zero is drawn as a stub; any other unusable value is not
+                    // a figure at all (the table prints "-").
+                    (value.is_finite() && (value > 0.0 || rough)).then_some(Bar {
+                        x: x_of(ci, si),
+                        value,
+                        rough,
+                        color: color_of(kind),
+                    })
+                })
+            })
+            .collect();
+        // The table's number formats, so that an axis reads `90.0k`, not `90000.0`.
+        let y_label = |v: f64| match metric {
+            Metric::Rps => fmt_rps(v),
+            _ => fmt_num(v),
+        };
         let mut builder = ChartBuilder::on(area);
         builder
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(70);
+        // `$base` is where bars start, `$stub` the top of a rough zero's stub.
         macro_rules! draw_bars {
-            ($chart:expr, $base:expr) => {{
+            ($chart:expr, $base:expr, $stub:expr) => {{
                 let chart = &mut $chart;
                 chart
                     .configure_mesh()
                     .disable_x_mesh()
                     .x_labels(cells.len() * 2 + 1)
                     .x_label_formatter(&label_formatter)
+                    .y_label_formatter(&|v: &f64| y_label(*v))
                     .draw()?;
-                for (si, &kind) in servers.iter().enumerate() {
-                    let color = color_of(kind);
-                    let bars = cells.iter().enumerate().filter_map(|(ci, &cell)| {
-                        let v = metric.of(&s.get(cell, kind)?);
-                        (v.is_finite() && v > 0.0).then(|| {
-                            let x = x_of(ci, si);
-                            Rectangle::new([(x, $base), (x + bar * 0.85, v)], color.filled())
-                        })
-                    });
-                    chart.draw_series(bars)?;
-                }
+                let width = bar * 0.85;
+                let top = |b: &Bar| if b.value > 0.0 { b.value } else { $stub };
+                chart.draw_series(bars.iter().map(|b| {
+                    let style = if b.rough {
+                        b.color.stroke_width(2)
+                    } else {
+                        b.color.filled()
+                    };
+                    Rectangle::new([(b.x, $base), (b.x + width, top(b))], style)
+                }))?;
+                let mark = TextStyle::from(("sans-serif", 13).into_font())
+                    .pos(Pos::new(HPos::Center, VPos::Bottom));
+                chart.draw_series(bars.iter().filter(|b| b.rough).map(|b| {
+                    let text = if b.value > 0.0 { "~" } else { "~0" };
+                    Text::new(text, (b.x + width / 2.0, top(b)), mark.clone())
+                }))?;
             }};
         }
         if log {
             let base = min / 2.0;
             let mut chart = builder.build_cartesian_2d(x_range, (base..max * 2.0).log_scale())?;
-            draw_bars!(chart, base);
+            draw_bars!(chart, base, base * 1.5);
         } else {
             let mut chart = builder.build_cartesian_2d(x_range, 0f64..max * 1.15)?;
-            draw_bars!(chart, 0.0);
+            draw_bars!(chart, 0.0, max * 0.02);
         }
     }
     root.present()?;
+    Ok(())
+}
+
+/// One bar of a panel of `echo.svg`.
+struct Bar {
+    /// Its left edge, in cell units (cell `i` spans `i..i + 1`).
+    x: f64,
+    /// The figure; 0 only for a rough one that sampled no user time.
+    value: f64,
+    /// Whether the table marks it `~`: drawn hollow, with a `~` over it.
+    rough: bool,
+    /// Its server's color.
+    color: RGBColor,
+}
+
+/// The legend column of `echo.svg`: a swatch per server, then what a hollow bar means.
+fn legend_column<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    servers: &[Kind],
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut y = 60;
+    for &kind in servers {
+        area.draw(&Rectangle::new(
+            [(8, y), (22, y + 14)],
+            color_of(kind).filled(),
+        ))?;
+        area.draw(&Text::new(kind.name(), (28, y), ("sans-serif", 15)))?;
+        y += 24;
+    }
+    // Room for the `~` drawn over the swatch, as over a bar.
+    y += 28;
+    let grey = RGBColor(90, 90, 90);
+    area.draw(&Rectangle::new(
+        [(8, y), (22, y + 14)],
+        grey.stroke_width(2),
+    ))?;
+    area.draw(&Text::new("~", (10, y - 16), ("sans-serif", 13)))?;
+    // Short lines: the column is some 200 pixels wide.
+    let words = [
+        "hollow, ~: rough user CPU".to_string(),
+        "figure, resting on under".to_string(),
+        format!("{:.0} ms of sampled user", ROUGH_USER * 1e3),
+        "time (±20 % or worse);".to_string(),
+        "~0: not a single sample.".to_string(),
+        "The full run settles them.".to_string(),
+    ];
+    for (i, line) in words.iter().enumerate() {
+        area.draw(&Text::new(
+            line.as_str(),
+            (28, y + 20 * i as i32),
+            ("sans-serif", 14),
+        ))?;
+    }
     Ok(())
 }
