@@ -51,14 +51,20 @@ pub struct Summary {
 /// The figures of a [`Summary`], by name: what the ratios and the chart iterate over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Metric {
+    /// Requests per second.
     Rps,
+    /// Median round trip.
     P50,
+    /// 99th-percentile round trip.
     P99,
+    /// Server user CPU per request: the runtime's own cost, sampled (see `cpu.rs`).
     User,
+    /// Server system CPU per request: the kernel's share, the same whoever calls it.
     Sys,
 }
 
 impl Metric {
+    /// Every metric, in the table's column order.
     const ALL: [Metric; 5] = [
         Metric::Rps,
         Metric::P50,
@@ -67,6 +73,7 @@ impl Metric {
         Metric::Sys,
     ];
 
+    /// This metric's figure in `s`.
     fn of(self, s: &Summary) -> f64 {
         match self {
             Metric::Rps => s.rps,
@@ -77,6 +84,7 @@ impl Metric {
         }
     }
 
+    /// Its key in `results.json`.
     fn key(self) -> &'static str {
         match self {
             Metric::Rps => "rps",
@@ -88,6 +96,7 @@ impl Metric {
     }
 }
 
+/// The median of `values`, NaN for none.
 fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {
         return f64::NAN;
@@ -101,6 +110,7 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// A latency quantile in µs, NaN if the histogram had no samples.
 fn us(d: Option<Duration>) -> f64 {
     d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e6)
 }
@@ -143,10 +153,12 @@ const ROUGH_USER: f64 = 0.1;
 
 /// Every summary of the echo part, by cell and server.
 struct Summaries<'a> {
+    /// Every round of every server at every cell, as measured.
     echo: &'a EchoResults,
 }
 
 impl Summaries<'_> {
+    /// `kind`'s figures at `cell`; `None` if every round failed.
     fn get(&self, cell: Cell, kind: Kind) -> Option<Summary> {
         summarize(self.echo.runs(kind, cell.conns, cell.size))
     }
@@ -345,6 +357,7 @@ pub fn format_table(rows: &[Vec<String>], left: usize) -> String {
     out
 }
 
+/// Requests/s as the table prints them: `9246`, `31.6k`.
 fn fmt_rps(v: f64) -> String {
     if v >= 10_000.0 {
         format!("{:.1}k", v / 1000.0)
@@ -353,6 +366,7 @@ fn fmt_rps(v: f64) -> String {
     }
 }
 
+/// Any other figure: three significant digits or so, `-` when there is none.
 fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
         "-".into()
@@ -363,6 +377,7 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
+/// A ratio to two decimals, `-` when one side is missing.
 fn fmt_ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "-".into(), |r| format!("{r:.2}"))
 }
@@ -457,6 +472,7 @@ struct Target {
 }
 
 impl Target {
+    /// Whether ratio `r` meets the bound.
     fn met(&self, r: f64) -> bool {
         if self.at_least {
             r >= self.bound
@@ -562,10 +578,12 @@ fn targets(s: &Summaries) -> Vec<Target> {
     ]
 }
 
+/// A cell in few characters, for the targets table: `64B×512`.
 fn cell_name(c: Cell) -> String {
     format!("{}B×{}", c.size, c.conns)
 }
 
+/// The targets, met or missed, with the worst cell and every cell's ratio.
 fn targets_table(targets: &[Target]) -> String {
     let mut rows = vec![
         ["target", "status", "worst cell", "ratio by cell"]
@@ -609,6 +627,8 @@ fn targets_table(targets: &[Target]) -> String {
     out
 }
 
+/// `results.json`: every round's raw figures beside the summaries, ratios and targets, and
+/// the HTTP and memory parts, so a run can be read again without running it again.
 fn results_json(
     opts: &Opts,
     when: &str,
