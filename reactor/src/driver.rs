@@ -68,11 +68,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// A `Sleep` that had to wait completed `late` after its deadline: count it, if
-    /// diagnostics are on. Off, this is one relaxed load.
-    pub(crate) fn record_lateness(&self, late: Duration) {
+    /// A `Sleep` that had to wait for `deadline` has completed now: count how late, if
+    /// diagnostics are on. Off, this is one relaxed load, and the clock is not read.
+    pub(crate) fn record_lateness_since(&self, deadline: Instant) {
         if self.diagnostics.load(Ordering::Relaxed) {
-            self.lateness.record(late);
+            self.lateness
+                .record(Instant::now().saturating_duration_since(deadline));
         }
     }
 }

@@ -36,6 +36,13 @@ pub(crate) fn deadline_after(duration: Duration) -> Instant {
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// It reads the clock as little as it can: the deadline is fixed when the `Sleep` is made,
+/// and after that the reactor's timer wheel decides. At the first poll, a deadline the
+/// wheel can see is far ahead of its last look at the clock is armed without reading the
+/// clock again (see `TimerWheel::arm`); once armed, the sleep is complete when the wheel has
+/// fired its timer, and later polls read the clock only when the deadline is within 64 ms
+/// (`TimerWheel::poll_fired`).
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Sleep {
@@ -80,6 +87,16 @@ impl Sleep {
             lock(&handle.shared.timers).remove(key);
         }
     }
+
+    /// The sleep is over: disarm, and count its lateness if the reactor decided when.
+    fn complete(&mut self) -> Poll<()> {
+        if let (true, Some((handle, _))) = (self.waited, &self.timer) {
+            handle.shared.record_lateness_since(self.deadline);
+        }
+        self.waited = false;
+        self.disarm();
+        Poll::Ready(())
+    }
 }
 
 impl Future for Sleep {
@@ -95,22 +112,19 @@ impl Sleep {
     /// `interval`), which pass their own public name as `what`: a mistake such as awaiting
     /// a `timeout` outside a runtime is then reported under the name the user wrote.
     pub(super) fn poll_for(&mut self, cx: &mut Context<'_>, what: &'static str) -> Poll<()> {
-        let now = Instant::now();
-        if now >= self.deadline {
-            if let (true, Some((handle, _))) = (self.waited, &self.timer) {
-                handle.shared.record_lateness(now - self.deadline);
-            }
-            self.waited = false;
-            self.disarm();
-            return Poll::Ready(());
-        }
-        self.waited = true;
         match &self.timer {
+            // Armed: the wheel fires the timer once the deadline has passed (never before);
+            // only for a deadline within 64 ms does it also look at the clock.
             Some((handle, key)) => {
+                let mut timers = lock(&handle.shared.timers);
+                if timers.poll_fired(*key) {
+                    drop(timers);
+                    return self.complete();
+                }
                 if handle.is_shut_down() {
                     panic!("tempo: a Sleep was polled after its runtime shut down");
                 }
-                lock(&handle.shared.timers).set_waker(*key, cx.waker());
+                timers.set_waker(*key, cx.waker());
             }
             None => {
                 let handle = Handle::try_current().unwrap_or_else(|| {
@@ -119,12 +133,18 @@ impl Sleep {
                          Runtime::block_on or a task they run"
                     )
                 });
-                let key = lock(&handle.shared.timers).insert(self.deadline, cx.waker().clone());
+                let armed = lock(&handle.shared.timers).arm(self.deadline, cx.waker());
+                let Some(key) = armed else {
+                    // Due already: done at the first poll, and not lateness.
+                    self.waited = false;
+                    return Poll::Ready(());
+                };
                 // Armed from the reactor's own thread (the only way here: the handle is the
                 // current one), so the loop will look at the wheel before it next sleeps.
                 self.timer = Some((handle, key));
             }
         }
+        self.waited = true;
         Poll::Pending
     }
 }

@@ -76,6 +76,9 @@ const OVERFLOW: usize = LEVELS;
 const NIL: u32 = u32::MAX;
 /// `level` of a timer that has fired and is in no list.
 const FIRED: u8 = u8::MAX;
+/// How many ticks past the last expiry a deadline must be for [`TimerWheel::arm`] to take
+/// it as not yet due without reading the clock.
+const NEAR: u64 = 16;
 
 /// One armed (or fired) timer.
 struct Entry {
@@ -137,8 +140,79 @@ impl TimerWheel {
         }
     }
 
-    /// Arm a timer. Returns its key.
-    pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> usize {
+    /// Arm a timer for `deadline`, waking `waker`, unless it is due already: then `None`,
+    /// and nothing is armed. Returns the timer's key.
+    ///
+    /// Whether it is due is decided without reading the clock when the wheel can tell.
+    /// `elapsed` is the tick of the wheel's last expiry, whose `now` was at or after it:
+    /// a deadline in an earlier tick has passed. A deadline more than [`NEAR`] ticks past
+    /// it — a 60 s idle timeout armed on a read — is taken as still ahead: if the loop has
+    /// been busy so long since that it has in fact passed, the timer fires at the next
+    /// turn of the loop, late by that turn but never early. Only a deadline in between, or
+    /// one armed when no timer is (the turns do not advance `elapsed` then), costs a read
+    /// of the clock.
+    pub(crate) fn arm(&mut self, deadline: Instant, waker: &Waker) -> Option<usize> {
+        let tick = self.tick_of(deadline);
+        if self.is_due(deadline, tick) {
+            return None;
+        }
+        let key = self.entries.insert(Entry {
+            deadline,
+            waker: Some(waker.clone()),
+            prev: NIL,
+            next: NIL,
+            level: FIRED,
+            slot: 0,
+        });
+        self.file_at(key, tick);
+        Some(key)
+    }
+
+    /// Whether `deadline`, in `tick`, has passed, reading the clock only if the wheel
+    /// cannot tell (see [`arm`](Self::arm)).
+    fn is_due(&mut self, deadline: Instant, tick: u64) -> bool {
+        if tick < self.elapsed {
+            return true;
+        }
+        if self.armed > 0 && tick > self.elapsed + NEAR {
+            return false;
+        }
+        let now = Instant::now();
+        if self.armed == 0 {
+            // Nothing is filed relative to `elapsed`, so it may jump to the present.
+            self.elapsed = self.elapsed.max(self.tick_of(now));
+        }
+        deadline <= now
+    }
+
+    /// True once the timer has fired (or was reset to a deadline already due), until it is
+    /// reset to one ahead.
+    pub(crate) fn has_fired(&self, key: usize) -> bool {
+        self.entries[key].level == FIRED
+    }
+
+    /// [`has_fired`](Self::has_fired), or due by the clock and fired now. The clock is read
+    /// only for a timer in level 0 — due within 64 ms, where a poll may come after the
+    /// deadline but before the next expiry — so that a `Sleep` polled after its deadline
+    /// completes whether or not the loop has turned since, as a timer armed with the same
+    /// deadline and polled at the same moment would be found due by [`arm`](Self::arm). A
+    /// timer further out (a 60 s idle timeout) costs no clock read.
+    pub(crate) fn poll_fired(&mut self, key: usize) -> bool {
+        let entry = &self.entries[key];
+        match entry.level {
+            FIRED => true,
+            0 if entry.deadline <= Instant::now() => {
+                self.unlink(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Arm a timer, due or not. Returns its key. (Tests build wheels with it; the
+    /// reactor arms through [`arm`](Self::arm).)
+    #[cfg(test)]
+    fn insert(&mut self, deadline: Instant, waker: Waker) -> usize {
         let key = self.entries.insert(Entry {
             deadline,
             waker: Some(waker),
@@ -160,12 +234,17 @@ impl TimerWheel {
         }
     }
 
-    /// Move a timer (armed or fired) to a new deadline. Returns whether it is now the
-    /// nearest, so that a caller on another thread knows to wake the reactor.
+    /// Move a timer (armed or fired) to a new deadline: one already due leaves it fired
+    /// (decided as in [`arm`](Self::arm)), one ahead arms it. Returns whether it is now
+    /// the nearest, so that a caller on another thread knows to wake the reactor.
     pub(crate) fn reset(&mut self, key: usize, deadline: Instant) -> bool {
         self.unlink(key);
         self.entries[key].deadline = deadline;
-        self.file(key);
+        let tick = self.tick_of(deadline);
+        if self.is_due(deadline, tick) {
+            return false;
+        }
+        self.file_at(key, tick);
         self.next_deadline()
             .is_some_and(|nearest| deadline <= nearest)
     }
@@ -264,7 +343,12 @@ impl TimerWheel {
     /// The tick `instant` falls in (rounded down), or 0 before the origin.
     fn tick_of(&self, instant: Instant) -> u64 {
         let since = instant.saturating_duration_since(self.origin);
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        // In u64, not `as_millis`'s u128: this runs for every timer armed. (u64
+        // milliseconds overflow after 584 million years.)
+        since
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(since.subsec_millis()))
     }
 
     /// The instant tick `tick` starts at.
@@ -275,8 +359,14 @@ impl TimerWheel {
     /// Put entry `key`, which is in no list, into the slot its deadline belongs in, at the
     /// end of the list.
     fn file(&mut self, key: usize) {
+        let tick = self.tick_of(self.entries[key].deadline);
+        self.file_at(key, tick);
+    }
+
+    /// [`file`](Self::file), with the tick of the entry's deadline already worked out.
+    fn file_at(&mut self, key: usize, tick: u64) {
         // Due already: the current slot.
-        let tick = self.tick_of(self.entries[key].deadline).max(self.elapsed);
+        let tick = tick.max(self.elapsed);
         let (level, slot) = if tick > self.elapsed | (SPAN - 1) {
             (OVERFLOW, 0)
         } else {
@@ -469,9 +559,11 @@ mod tests {
         assert_eq!(wheel.len(), 50);
         // Move one far out and one to the front.
         assert!(!wheel.reset(keys[1], o + ms(100_000)));
-        assert!(wheel.reset(keys[3], o));
+        // Reset to a deadline already past: fired at once, without waiting for an expiry.
+        assert!(!wheel.reset(keys[3], o));
+        assert!(wheel.has_fired(keys[3]));
         let mut to_wake = Vec::new();
-        assert_eq!(wheel.expire(o, &mut to_wake), 1, "the reset one, at once");
+        assert_eq!(wheel.expire(o, &mut to_wake), 0);
         assert_eq!(wheel.expire(o + ms(5000), &mut to_wake), 48);
         assert_eq!(wheel.len(), 1);
         // A fired timer can be armed again; it gave its waker away when it fired, and gets
@@ -481,7 +573,7 @@ mod tests {
         assert_eq!(wheel.len(), 2);
         assert_eq!(wheel.expire(o + ms(200_000), &mut to_wake), 2);
         to_wake.into_iter().for_each(Waker::wake);
-        assert_eq!(count.load(Ordering::SeqCst), 51);
+        assert_eq!(count.load(Ordering::SeqCst), 50);
         for k in keys.iter().skip(1).step_by(2) {
             wheel.remove(*k);
         }
@@ -557,8 +649,16 @@ mod tests {
                 6 if !model.is_empty() => {
                     let i = next(model.len() as u64) as usize;
                     let deadline = now + ahead(next(u64::MAX), next(5));
-                    wheel.reset(model[i].0, deadline);
-                    model[i].1 = deadline;
+                    let key = model[i].0;
+                    wheel.reset(key, deadline);
+                    if wheel.has_fired(key) {
+                        // Due already by the clock (this test's `now` runs ahead of it).
+                        assert!(deadline <= Instant::now(), "reset fired a timer early");
+                        model.swap_remove(i);
+                        fired_keys.push(key);
+                    } else {
+                        model[i].1 = deadline;
+                    }
                 }
                 _ => {
                     now += match next(3) {
