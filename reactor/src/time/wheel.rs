@@ -198,9 +198,11 @@ impl TimerWheel {
     /// deadline and polled at the same moment would be found due by [`arm`](Self::arm). A
     /// timer further out (a 60 s idle timeout) costs no clock read.
     pub(crate) fn poll_fired(&mut self, key: usize) -> bool {
+        if self.has_fired(key) {
+            return true;
+        }
         let entry = &self.entries[key];
         match entry.level {
-            FIRED => true,
             0 if entry.deadline <= Instant::now() => {
                 self.unlink(key);
                 true
