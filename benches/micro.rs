@@ -47,7 +47,7 @@
 //! | `timer_cancel` | 100 000 sleeps created, polled once (armed) and dropped (cancelled) |
 //! | `timer_fire` | 10 000 tasks sleeping 1 ms at once |
 //! | `timeout_ready` | `timeout(1 s, ready future)`: the cost of a deadline nobody needs |
-//! | `timeout_per_read` | `timeout(60 s, TCP read)`, each read pending first; `-bare`: no timeout |
+//! | `timeout_per_read` | `timeout(60 s, TCP read)`, pending first, 1 or 64 conns; `-bare`: none |
 //! | `waker_local` | clone, wake, drop a task's own waker, on its own thread |
 //! | `waker_remote` | a task hands its waker to another thread, which wakes it |
 //! | `debug_mode` | tempo with diagnostics off and on (`slow_poll_threshold`), tokio for scale |
@@ -137,8 +137,13 @@ const TIMEOUTS: usize = 10_000;
 /// `timeout_per_read`: the idle timeout a server puts around each read (the echo example's
 /// default), far enough off that it never fires during a benchmark.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// `timeout_per_read`: one-byte round trips, so reads (each with its timeout), per iteration.
-const READS: usize = 1_000;
+/// `timeout_per_read`: one-byte round trips, so reads (each with its timeout), per
+/// iteration, over all connections. A multiple of [`CROWD`], so every connection does as
+/// many.
+const READS: usize = 1_024;
+/// `timeout_per_read`: connections in its crowded variant, a server's timer heap or wheel
+/// with many deadlines in it at once.
+const CROWD: usize = 64;
 /// `timeout_per_read`: the reading side's buffer, a server's usual size. A one-byte read
 /// into it leaves it mostly empty, as a server's reads of small requests do.
 const READ_BUF: usize = 4096;
@@ -828,17 +833,22 @@ macro_rules! workloads {
                 (server, client)
             }
 
-            /// A server's connection loop with an idle timeout: `READS` times, wait for a
+            /// A server's connection loop with an idle timeout: `reads` times, wait for a
             /// byte — under `timeout(IDLE_TIMEOUT, read)` when `deadline` says so — and
             /// echo it. Hands the stream back, with how many reads were ready at their
             /// first poll (which must be none).
             async fn timed_reader(
                 mut stream: rt::net::TcpStream,
                 deadline: Deadline,
+                reads: usize,
             ) -> (rt::net::TcpStream, usize) {
                 let mut buf = [0_u8; READ_BUF];
                 let mut ready_at_once = 0;
-                for _ in 0..READS {
+                // Say hello first, and only then read: the writer sends nothing before the
+                // hello, so whichever task the runtime polls first, our first read finds
+                // the socket empty.
+                stream.write_all(&[0]).await.unwrap();
+                for _ in 0..reads {
                     let read = noting_first_poll(stream.read(&mut buf), &mut ready_at_once);
                     let n = match deadline {
                         Deadline::Yes => rt::time::timeout(IDLE_TIMEOUT, read)
@@ -852,41 +862,68 @@ macro_rules! workloads {
                 (stream, ready_at_once)
             }
 
-            /// The peer: `READS` times, write one byte and wait for its echo.
-            async fn byte_writer(mut stream: rt::net::TcpStream) -> rt::net::TcpStream {
-                let mut echo = [0_u8; 1];
-                for i in 0..READS {
+            /// The peer: wait for the reader's hello, then `reads` times write one byte
+            /// and wait for its echo.
+            async fn byte_writer(
+                mut stream: rt::net::TcpStream,
+                reads: usize,
+            ) -> rt::net::TcpStream {
+                let mut byte = [0_u8; 1];
+                stream.read_exact(&mut byte).await.unwrap();
+                for i in 0..reads {
                     stream.write_all(&[i as u8]).await.unwrap();
-                    stream.read_exact(&mut echo).await.unwrap();
+                    stream.read_exact(&mut byte).await.unwrap();
                 }
                 stream
             }
 
             /// A timeout exactly as a server uses it: armed when the read it guards goes
-            /// `Pending`, cancelled when the read completes, one per read. Two tasks on
-            /// one worker share a loopback TCP pair: the reader (`timed_reader`) waits for
-            /// a byte and echoes it; the writer (`byte_writer`) sends a byte and waits for
-            /// the echo. The reader polls its next read right after writing its echo, in
-            /// the same poll, before the writer can have run again — so on a single
-            /// thread every read finds its socket empty, goes `Pending`, and its
-            /// timeout arms a timer; the byte then arrives through the reactor, the read
-            /// completes, and dropping the finished timeout cancels the timer. Measures,
-            /// per read: arm + cancel, plus a one-byte round trip — two sends, two reads
-            /// that wait, two wake-ups through the reactor — which `Deadline::No`
-            /// measures alone.
-            pub fn timeout_per_read(runtime: &Runtime, deadline: Deadline) -> impl FnMut() + '_ {
-                // The pair outlives the iterations: connecting is not what we time.
-                let mut pair = Some(runtime.block_on(loopback_pair()));
+            /// `Pending`, cancelled when the read completes, one per read. On one worker,
+            /// `conns` loopback TCP connections each have two tasks: the reader
+            /// (`timed_reader`, the server's side) waits for a byte and echoes it; the
+            /// writer (`byte_writer`, the client) sends a byte and waits for the echo. The
+            /// reader polls its next read right after writing its echo, in the same poll,
+            /// before its writer can have run again — so on a single thread every read
+            /// finds its socket empty, goes `Pending`, and its timeout arms a timer; the
+            /// byte then arrives through the reactor, the read completes, and dropping the
+            /// finished timeout cancels the timer. With one connection there is never
+            /// more than one timer; with `CROWD`, up to that many are armed at once and a
+            /// cancelled one is seldom the newest, as in a busy server.
+            ///
+            /// Measures, per read: arm + cancel, plus a one-byte round trip — two sends,
+            /// two reads that wait, a share of the reactor's wake-ups — which
+            /// `Deadline::No` measures alone.
+            pub fn timeout_per_read(
+                runtime: &Runtime,
+                deadline: Deadline,
+                conns: usize,
+            ) -> impl FnMut() + '_ {
+                // The connections outlive the iterations: connecting is not what we time.
+                let mut pairs: Vec<_> = (0..conns)
+                    .map(|_| runtime.block_on(loopback_pair()))
+                    .collect();
+                let reads = READS / conns;
                 move || {
-                    let (server, client) = pair.take().expect("the pair is put back each time");
-                    let (server, client, ready_at_once) = in_task(runtime, async move {
-                        // The reader runs first: the writer is spawned, not yet polled.
-                        let writer = rt::spawn(byte_writer(client));
-                        let (server, ready_at_once) = timed_reader(server, deadline).await;
-                        (server, writer.await.unwrap(), ready_at_once)
+                    let taken = std::mem::take(&mut pairs);
+                    let (back, ready_at_once) = runtime.block_on(async move {
+                        let tasks: Vec<_> = taken
+                            .into_iter()
+                            .map(|(server, client)| {
+                                let reader = rt::spawn(timed_reader(server, deadline, reads));
+                                (reader, rt::spawn(byte_writer(client, reads)))
+                            })
+                            .collect();
+                        let mut back = Vec::with_capacity(tasks.len());
+                        let mut ready_at_once = 0;
+                        for (reader, writer) in tasks {
+                            let (server, ready) = reader.await.unwrap();
+                            ready_at_once += ready;
+                            back.push((server, writer.await.unwrap()));
+                        }
+                        (back, ready_at_once)
                     });
                     assert_eq!(ready_at_once, 0, "every timed read must be pending first");
-                    pair = Some((server, client));
+                    pairs = back;
                 }
             }
 
@@ -1191,22 +1228,27 @@ fn primitives(c: &mut Criterion) {
     bench(&mut g, "tokio-1w", &tokio_ct_all(), on_tokio::timeout_ready);
     g.finish();
 
-    // Two pairs: with the timeout, the benchmark; bare, the same sockets without it, so
-    // that timeout minus bare is what arming and cancelling costs per read.
+    // With the timeout, the benchmark; bare, the same sockets without it, so that timeout
+    // minus bare is what arming and cancelling costs per read. Each on one connection, then
+    // on `CROWD` at once.
     let mut g = c.benchmark_group("timeout_per_read");
     per_iteration(&mut g, READS, Slow);
-    bench(&mut g, "tempo-1w", &tempo_1w(), |rt| {
-        on_tempo::timeout_per_read(rt, Deadline::Yes)
-    });
-    bench(&mut g, "tokio-1w", &tokio_ct_all(), |rt| {
-        on_tokio::timeout_per_read(rt, Deadline::Yes)
-    });
-    bench(&mut g, "tempo-1w-bare", &tempo_1w(), |rt| {
-        on_tempo::timeout_per_read(rt, Deadline::No)
-    });
-    bench(&mut g, "tokio-1w-bare", &tokio_ct_all(), |rt| {
-        on_tokio::timeout_per_read(rt, Deadline::No)
-    });
+    for (suffix, conns) in [("", 1), ("-64conns", CROWD)] {
+        for (bare, deadline) in [("", Deadline::Yes), ("-bare", Deadline::No)] {
+            bench(
+                &mut g,
+                &format!("tempo-1w{suffix}{bare}"),
+                &tempo_1w(),
+                |rt| on_tempo::timeout_per_read(rt, deadline, conns),
+            );
+            bench(
+                &mut g,
+                &format!("tokio-1w{suffix}{bare}"),
+                &tokio_ct_all(),
+                |rt| on_tokio::timeout_per_read(rt, deadline, conns),
+            );
+        }
+    }
     g.finish();
 
     let mut g = c.benchmark_group("waker_local");
