@@ -1,36 +1,40 @@
-//! The [`Reactor`]: one worker's `mio::Poll`, its I/O table and its timers.
+//! The [`Reactor`]: one worker's `mio::Poll`, its I/O table and its timers — the last file
+//! of the crate's reading order, where every earlier piece meets in one [`Reactor::turn`]
+//! of the wait.
 //!
 //! The worker thread owns the `Reactor` and calls [`Reactor::turn`] whenever it has no
 //! task to run (or has run enough of them; see the runtime's loop). Everything other
 //! threads or I/O objects need — registering a socket, arming a timer, waking the worker
-//! up — goes through a cloneable [`Handle`].
+//! up — goes through a cloneable [`Handle`] (`handle.rs`), which the reactor makes and
+//! which knows nothing of the reactor: no other file of the crate uses this one.
 //!
 //! Two optional services sit here too. The high-resolution timer mode
 //! ([`Reactor::set_timer_resolution`]) ends a turn's wait at a timer's deadline to the
 //! microsecond instead of the millisecond (see `time/hires.rs`). The diagnostics switch
 //! ([`Handle::set_diagnostics`]) makes the reactor keep a histogram of timer lateness; and
-//! [`Handle::for_each_waiter`] lists who is parked where, for task dumps (see
-//! `driver/waiters.rs`).
+//! [`Handle::for_each_waiter`] lists who is parked where, for task dumps (see `handle.rs`).
+//!
+//! [`Handle`] and [`Enter`] (`handle.rs`) and [`WaitingOn`] (`waiting_on.rs`) come
+//! earlier in the reading order; they are re-exported here, where the runtime has always
+//! found them.
 
-use std::any::Any;
-use std::cell::RefCell;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
-use crate::io::IoTable;
+use crate::handle::{self, Shared};
+use crate::io::readiness::IoTable;
+use crate::sync::{lock, wake_all};
 use crate::time::hires::{self, HiRes};
-use crate::time::lateness::{self, LatenessHistogram};
+use crate::time::lateness;
 use crate::time::wheel::TimerWheel;
 
-mod waiters;
-
-pub use waiters::WaitingOn;
+pub use crate::handle::{Enter, Handle};
+pub use crate::waiting_on::WaitingOn;
 
 /// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`. I/O
 /// tokens never reach it (see [`IoTable`]); nor does the timerfd's, [`hires::TIMER`].
@@ -42,47 +46,6 @@ const EPOLL_RESOLUTION: Duration = Duration::from_millis(1);
 
 /// How many events one `epoll_wait` may return.
 const EVENTS_CAPACITY: usize = 1024;
-
-thread_local! {
-    /// The reactor of the worker running on this thread. Set by [`Reactor::enter`].
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
-}
-
-/// What the reactor shares with I/O objects, timers and other threads.
-pub(crate) struct Shared {
-    /// Registers sources with this reactor's `Poll`. `mio::Registry` is `Sync`.
-    pub(crate) registry: mio::Registry,
-    /// Readiness and wakers of every registered source, keyed by token.
-    pub(crate) ios: Mutex<IoTable>,
-    /// Every armed timer.
-    pub(crate) timers: Mutex<TimerWheel>,
-    /// Interrupts `epoll_wait` from another thread.
-    unpark: mio::Waker,
-    /// Set once the reactor is dropped: registrations then fail instead of waiting forever.
-    pub(crate) shut_down: AtomicBool,
-    /// Whether to record diagnostics ([`Handle::set_diagnostics`]). Read `Relaxed` on hot
-    /// paths: a change need only be seen soon, not in order with anything else.
-    diagnostics: AtomicBool,
-    /// Timer lateness, recorded by completing `Sleep`s while `diagnostics` is on.
-    lateness: lateness::Recorder,
-}
-
-impl Shared {
-    /// A `Sleep` that had to wait for `deadline` has completed now: count how late, if
-    /// diagnostics are on. Off, this is one relaxed load, and the clock is not read.
-    pub(crate) fn record_lateness_since(&self, deadline: Instant) {
-        if self.diagnostics.load(Ordering::Relaxed) {
-            self.lateness
-                .record(Instant::now().saturating_duration_since(deadline));
-        }
-    }
-}
-
-/// A handle to a reactor: cheap to clone, `Send + Sync`.
-#[derive(Clone)]
-pub struct Handle {
-    pub(crate) shared: Arc<Shared>,
-}
 
 /// What one turn of the reactor did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -110,19 +73,6 @@ pub struct Reactor {
     timer_resolution: Option<Duration>,
     /// The high-resolution timer mode's timerfd, while the mode is on.
     hires: Option<HiRes>,
-}
-
-/// Restores the previous current reactor when dropped. Returned by [`Reactor::enter`].
-#[must_use = "the reactor is current only while the guard lives"]
-pub struct Enter {
-    previous: Option<Handle>,
-}
-
-impl Drop for Enter {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
-    }
 }
 
 impl Reactor {
@@ -200,8 +150,7 @@ impl Reactor {
     /// Make this the current reactor of this thread — the one new sockets and timers
     /// register with — until the guard is dropped.
     pub fn enter(&self) -> Enter {
-        let previous = CURRENT.with(|c| c.borrow_mut().replace(self.handle()));
-        Enter { previous }
+        handle::enter(self.handle())
     }
 
     /// Wait for I/O or a timer, for at most `max_wait` (`None`: as long as it takes, up to
@@ -281,137 +230,6 @@ impl Drop for Reactor {
         lock(&self.shared.ios).drain_wakers(&mut self.to_wake);
         lock(&self.shared.timers).drain_wakers(&mut self.to_wake);
         wake_all(&mut self.to_wake);
-    }
-}
-
-impl Handle {
-    /// The current thread's reactor, if this thread runs a tempo worker.
-    pub fn try_current() -> Option<Handle> {
-        CURRENT.with(|c| c.borrow().clone())
-    }
-
-    /// The current thread's reactor, or an error naming the mistake.
-    pub fn current() -> io::Result<Handle> {
-        Handle::try_current().ok_or_else(|| {
-            io::Error::other(
-                "tempo: no reactor on this thread: create sockets and timers inside a tempo \
-                 runtime (tempo::run, Runtime::block_on, or a spawned task)",
-            )
-        })
-    }
-
-    /// True if this is the reactor of the worker running on this thread.
-    pub fn is_current(&self) -> bool {
-        CURRENT.with(|c| {
-            c.borrow()
-                .as_ref()
-                .is_some_and(|h| Arc::ptr_eq(&h.shared, &self.shared))
-        })
-    }
-
-    /// Interrupt the reactor's `epoll_wait` (or make the next one return at once). Safe to
-    /// call from any thread, as often as needed.
-    pub fn unpark(&self) {
-        // Writing the eventfd can fail only if its counter would overflow, which means a
-        // wake-up is already pending: nothing is lost.
-        let _ = self.shared.unpark.wake();
-    }
-
-    /// True once the reactor has been dropped.
-    pub fn is_shut_down(&self) -> bool {
-        self.shared.shut_down.load(Ordering::Acquire)
-    }
-
-    /// Switch the reactor's diagnostics on or off, from any thread: while on, it records
-    /// the [lateness](Self::timer_lateness) of every timer that completes. Off by default,
-    /// and then it costs one relaxed load per completed timer.
-    pub fn set_diagnostics(&self, on: bool) {
-        self.shared.diagnostics.store(on, Ordering::Relaxed);
-    }
-
-    /// Whether diagnostics are on.
-    pub fn diagnostics(&self) -> bool {
-        self.shared.diagnostics.load(Ordering::Relaxed)
-    }
-
-    /// A snapshot of how late this reactor's timers have run, from any thread: a histogram
-    /// of the time from each deadline to the poll at which its `Sleep` completed, for every
-    /// timer that had to wait and completed while diagnostics were on. See
-    /// [`LatenessHistogram`].
-    pub fn timer_lateness(&self) -> LatenessHistogram {
-        self.shared.lateness.snapshot()
-    }
-
-    /// Empty the lateness histogram (say, at the start of a measurement).
-    pub fn reset_timer_lateness(&self) {
-        self.shared.lateness.reset();
-    }
-
-    /// Visit every waker parked in this reactor — in each registration's read and write
-    /// slots and in each armed timer — with what it waits on. For task dumps: the caller
-    /// decodes each waker into a task. Runs on any thread.
-    ///
-    /// The wakers are cloned out under the reactor's locks, and `visit` is called after
-    /// they are released, so it may use the reactor freely. What it sees is a snapshot;
-    /// see `driver/waiters.rs`. A waker may appear more than once (a task waiting on both
-    /// directions of a socket, or on a socket and a timer, as a `timeout` around a read
-    /// does).
-    pub fn for_each_waiter(&self, mut visit: impl FnMut(&Waker, WaitingOn)) {
-        for (waker, on) in waiters::collect(&self.shared) {
-            visit(&waker, on);
-        }
-    }
-
-    pub(crate) fn shut_down_error() -> io::Error {
-        io::Error::other("tempo: the runtime owning this I/O object has shut down")
-    }
-}
-
-impl std::fmt::Debug for Handle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("reactor::Handle")
-            .field("shared", &Arc::as_ptr(&self.shared))
-            .finish()
-    }
-}
-
-/// Lock a mutex, ignoring poison: the reactor's tables stay consistent across a panic,
-/// because no user code runs while they are locked.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Wake every waker in `wakers`, leaving it empty (and its capacity kept for the next turn).
-///
-/// A `Waker` is not always tempo's: a tempo future polled by another executor (a
-/// `futures::executor::block_on`, a test harness) stores that executor's waker here, and
-/// its `wake` is code we do not control. If one panics, the panic must not unwind out of
-/// the reactor's turn: the wakers after it would be dropped unwoken, and their tasks would
-/// wait for ever on readiness that has already come. So each wake runs inside
-/// `catch_unwind`; a panic is logged and the rest are still woken. On the path where
-/// nothing panics this costs nothing: unwinding tables, no extra instructions.
-pub(crate) fn wake_all(wakers: &mut Vec<Waker>) {
-    for waker in wakers.drain(..) {
-        // `AssertUnwindSafe`: the closure owns the waker it consumes and touches no other
-        // state, so nothing half-updated can be observed after a panic.
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-            log::error!(
-                "tempo reactor: a waker panicked while being woken ({}); the other wakers \
-                 of this turn are still woken",
-                panic_message(&*payload)
-            );
-        }
-    }
-}
-
-/// The text of a panic's payload, as `panic!` formats it, or a placeholder.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        text
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text
-    } else {
-        "a panic payload that is not a string"
     }
 }
 

@@ -23,27 +23,60 @@
 //! loop calls `selector.select(timeout)` with the time to the nearest scheduled callback
 //! and turns each ready file descriptor into a callback. tempo turns it into a woken task.
 //!
-//! What lives where:
-//! - [`driver`]: [`Reactor`] and its [`Handle`]; one [`Reactor::turn`] of the wait.
-//! - [`io`]: [`Registration`] — a source's readiness and its two waker slots — and the
-//!   edge-triggered readiness protocol. [`PollEvented`] ties a mio source to a
-//!   registration and deregisters it on drop.
-//! - [`time`]: [`sleep`](time::sleep), [`interval`](time::interval),
-//!   [`timeout`](time::timeout), the timer wheel behind them, the lateness histogram, and
-//!   the timerfd high-resolution mode.
-//! - [`driver`]'s [`WaitingOn`]: what each parked waker waits for, for task dumps.
-//! - [`signal`] (Unix): the signal handler, the self-pipe it writes to, and the fan-out
-//!   that wakes every [`SignalListener`](signal::SignalListener) of a signal. Its
-//!   `unsafe` (`sigaction`, the handler's `write`) stays inside that file.
+//! # A reading order
+//!
+//! Each file uses only files before it in this list, so the crate can be read in this
+//! order, from the bottom up: from how the reactor locks and wakes, through the tables it
+//! keeps and the handle that shares them, to the one [`Reactor::turn`] that drives them
+//! all:
+//!
+//! 1. `sync.rs` — the lock discipline: locks ignore poison, wakers are woken outside every
+//!    lock, and a panicking waker is contained.
+//! 2. `time/lateness.rs` — the timer-lateness histogram ([`LatenessHistogram`]);
+//!    `waiting_on.rs` — [`WaitingOn`], what a parked waker waits for, for task dumps.
+//! 3. The data structures, which know no handle: `time/wheel.rs`, the timer wheel;
+//!    `io/readiness.rs`, the readiness bits, their tick and the table of registered
+//!    sources, with the readiness contract every I/O call follows at its top;
+//!    `time/hires.rs`, the timerfd of the high-resolution timer mode.
+//! 4. `handle.rs` — [`Handle`], what I/O objects, timers and other threads hold to reach a
+//!    reactor; the thread's current reactor; the waiter listing for task dumps.
+//! 5. What holds a handle: `io/registration.rs` ([`Registration`], [`PollEvented`]);
+//!    `time/sleep.rs`, `time/timeout.rs`, `time/interval.rs` ([`sleep`](time::sleep),
+//!    [`timeout`](time::timeout), [`interval`](time::interval)); and, on Unix, [`signal`]
+//!    — the signal handler, its self-pipe, and the fan-out that wakes every
+//!    [`SignalListener`](signal::SignalListener) of a signal. Its `unsafe` (`sigaction`,
+//!    the handler's `write`) stays inside that file.
+//! 6. `driver.rs` — the [`Reactor`]: the `mio::Poll`, and one [`Reactor::turn`] of the
+//!    wait ([`TurnStats`] says what it did).
+//!
+//! `time/mod.rs` and `io/mod.rs` are tables of contents, like this file.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
-pub mod driver;
-pub mod io;
-#[cfg(unix)]
-pub mod signal;
+// 1. How the reactor locks and wakes.
+mod sync;
+
+// 2. What a parked waker waits for, in a task dump's words.
+mod waiting_on;
+
+// 2, 3, 5. Timers: lateness (2); the wheel and the timerfd (3); sleep, timeout, interval (5).
 pub mod time;
 
-pub use driver::{Handle, Reactor, TurnStats, WaitingOn};
+// 3, 5. Sockets: the readiness table (3); registrations (5).
+pub mod io;
+
+// 4. The handle to a reactor, and the thread's current one.
+mod handle;
+
+// 5. Unix signals: handler, self-pipe, fan-out.
+#[cfg(unix)]
+pub mod signal;
+
+// 6. The reactor and its turn.
+pub mod driver;
+
+pub use driver::{Reactor, TurnStats};
+pub use handle::Handle;
 pub use io::{Direction, PollEvented, ReadyEvent, Registration};
 pub use time::LatenessHistogram;
+pub use waiting_on::WaitingOn;

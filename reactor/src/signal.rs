@@ -78,8 +78,8 @@ use mio::Interest;
 use mio::unix::pipe;
 use slab::Slab;
 
-use crate::driver::lock;
 use crate::io::{Direction, PollEvented};
+use crate::sync::{lock, wake_all};
 
 /// One slot per signal number, 1 to 64 (Linux's `SIGRTMAX`; macOS stops at 31).
 const SLOTS: usize = 65;
@@ -433,7 +433,7 @@ fn dispatch(self_pipe: &SelfPipe) -> io::Result<()> {
             to_wake.extend(waiters.iter_mut().filter_map(|(_, w)| w.take()));
         }
     }
-    crate::driver::wake_all(&mut to_wake);
+    wake_all(&mut to_wake);
     Ok(())
 }
 

@@ -1,8 +1,8 @@
-//! The readiness contract of `reactor/src/io.rs`, checked on real descriptors: what an I/O
-//! future may rely on when it asks a [`Registration`] whether a direction is ready, and
-//! what the reactor's turn does with an event. The reactor's readiness path is rewritten
-//! for speed (lock-free waiter slots, fewer locks per event); these tests are the part of
-//! its behaviour that must survive any rewrite.
+//! The readiness contract of `reactor/src/io/readiness.rs`, checked on real descriptors:
+//! what an I/O future may rely on when it asks a [`Registration`] whether a direction is
+//! ready, and what the reactor's turn does with an event. The reactor's readiness path is
+//! rewritten for speed (lock-free waiter slots, fewer locks per event); these tests are the
+//! part of its behaviour that must survive any rewrite.
 //!
 //! Each test drives a [`Reactor`] by hand on its own thread — register, poll, turn, look —
 //! with wakers that raise a flag, over a Unix socket pair, so the only events are the ones

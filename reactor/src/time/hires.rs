@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use mio::{Registry, Token};
 
 /// The timerfd's token. I/O tokens never reach it: their top bit is always clear (see
-/// `io.rs`), and `usize::MAX` is the unpark token.
+/// `Registration::new` in `io/registration.rs`), and `usize::MAX` is the unpark token.
 pub(crate) const TIMER: Token = Token(usize::MAX - 1);
 
 /// The high-resolution mode's state, owned by the [`Reactor`](crate::Reactor).

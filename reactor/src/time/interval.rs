@@ -1,4 +1,7 @@
 //! [`Interval`]: ticks at a fixed period.
+//!
+//! One [`Sleep`] (`time/sleep.rs`), [reset](Sleep::reset) to the next tick's deadline
+//! each time it completes, so the timer stays armed in the wheel from tick to tick.
 
 use std::future::poll_fn;
 use std::task::{Context, Poll};

@@ -2,8 +2,9 @@
 //! `sleep`, a periodic loop, and `wait_for` / `asyncio.timeout`.
 //!
 //! Every timer is an entry in its reactor's timer wheel (`time/wheel.rs`) — armed the first
-//! time its future is polled, removed when the future is dropped, both in O(1). The reactor sleeps in `epoll_wait`
-//! until the nearest deadline, then wakes the timers that are due, nearest first.
+//! time its future is polled, removed when the future is dropped, both in O(1). The
+//! reactor sleeps in `epoll_wait` until the nearest deadline, then wakes the timers that
+//! are due, nearest first.
 //!
 //! **Never early.** A [`Sleep`] completes only when `Instant::now()` has reached its
 //! deadline, checked when it is polled. The reactor rounds its `epoll_wait` timeout up to
@@ -17,13 +18,23 @@
 //!
 //! **Measured.** With diagnostics on, each reactor keeps a histogram of how late its
 //! timers ran ([`LatenessHistogram`], `time/lateness.rs`).
+//!
+//! The files, in the crate's reading order (see the crate doc): `lateness.rs` (knows
+//! nothing else of the crate); `wheel.rs` and `hires.rs`, the data a reactor keeps, which
+//! know no `Handle`; then, after `handle.rs`, the futures that hold one — `sleep.rs`, and
+//! `timeout.rs` and `interval.rs` built on it.
+
+pub(crate) mod lateness;
+
+pub(crate) mod wheel;
 
 pub(crate) mod hires;
-mod interval;
-pub(crate) mod lateness;
+
 mod sleep;
+
 mod timeout;
-pub(crate) mod wheel;
+
+mod interval;
 
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use lateness::LatenessHistogram;

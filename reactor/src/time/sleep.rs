@@ -1,11 +1,19 @@
-//! [`Sleep`]: a future that completes at a deadline.
+//! [`Sleep`]: a future that completes at a deadline — the one timer future; `timeout` and
+//! `interval` are built on it.
+//!
+//! In the loop: at its first poll a `Sleep` takes the thread's current [`Handle`] and arms
+//! a timer in that reactor's wheel (`time/wheel.rs`) with the task's waker; the reactor's
+//! turn sleeps in `epoll_wait` until the nearest deadline, fires the timer and wakes the
+//! task; the next poll finds the timer fired and completes, recording its lateness
+//! (`time/lateness.rs`) if diagnostics are on. Dropping it cancels the timer.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::driver::{Handle, lock};
+use crate::handle::Handle;
+use crate::sync::lock;
 
 /// Wait until `duration` has passed — asyncio's `await asyncio.sleep(seconds)`.
 ///

@@ -1,4 +1,7 @@
 //! [`timeout`]: give a future a deadline — asyncio's `wait_for` and `asyncio.timeout`.
+//!
+//! A [`Timeout`] is a future and a [`Sleep`] side by side (`time/sleep.rs`): each poll
+//! polls the future first, then the sleep, whose timer the reactor fires like any other.
 
 use std::fmt;
 use std::future::Future;

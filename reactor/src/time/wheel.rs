@@ -1,6 +1,12 @@
 //! The timer wheel: armed timers filed by when they are due, so that arming and cancelling
 //! one costs the same whether a hundred or a million are armed.
 //!
+//! In the loop: a [`Sleep`](super::Sleep) arms and cancels its timer here, through its
+//! reactor's `Handle`, which keeps the wheel behind a lock; the reactor's turn asks the wheel for the
+//! nearest deadline before `epoll_wait` and expires the due timers after it, collecting
+//! their wakers. The wheel itself is plain data — it knows no `Handle` and wakes no one —
+//! and says what its waiters wait on in the words of a task dump ([`WaitingOn`]).
+//!
 //! # Why a wheel
 //!
 //! A server arms a timer for nearly every read and cancels it when the read completes —
@@ -59,7 +65,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use crate::driver::WaitingOn;
+use crate::waiting_on::WaitingOn;
 
 /// How many levels the wheel has.
 const LEVELS: usize = 6;

@@ -1,23 +1,17 @@
-//! Who is parked in the reactor, for task dumps: [`WaitingOn`] and
-//! [`Handle::for_each_waiter`](super::Handle::for_each_waiter).
+//! [`WaitingOn`]: what a parked waker waits for — a read, a write, or a timer — as far as
+//! the reactor knows. The words of a task dump.
 //!
 //! Every await point of a task ends in one of three places (DESIGN.md): a reactor
 //! registration, a timer, or another task or primitive that holds its waker. The reactor
-//! can name the first two. A task dump walks them here, then decodes each `Waker` into a
-//! task through the executor — the reactor itself knows no tasks.
-//!
-//! **Locks.** The walk takes the I/O table's lock (and, under it, each registration's
-//! waiter slots, the same order as `Reactor::turn`), clones the wakers out and lets go;
-//! then the timer wheel's lock, likewise. Only then does it call the visitor, holding no
-//! lock, so the visitor may do anything — even arm a timer on the same reactor. The worker
-//! is held up for no longer than the clones take, and the dump is a snapshot: a waiter may
-//! be woken (or a new one parked) while the visitor runs.
+//! can name the first two, and this is how it names them. The I/O table
+//! (`io/readiness.rs`) and the timer wheel (`time/wheel.rs`) each say what their parked
+//! wakers wait on in these terms; [`Handle::for_each_waiter`](crate::Handle::for_each_waiter)
+//! (`handle.rs`) walks both for a dump. Near the bottom of the crate's reading order: it
+//! uses only the lateness module's compact durations.
 
 use std::fmt;
-use std::task::Waker;
 use std::time::Instant;
 
-use super::{Shared, lock};
 use crate::time::lateness::Compact;
 
 /// What a parked waker is waiting for, as far as the reactor knows.
@@ -60,15 +54,6 @@ impl fmt::Display for WaitingOn {
             }
         }
     }
-}
-
-/// Every waker parked in the reactor's registrations and armed timers, cloned out from
-/// under the locks; see the module doc.
-pub(super) fn collect(shared: &Shared) -> Vec<(Waker, WaitingOn)> {
-    let mut waiters = Vec::new();
-    lock(&shared.ios).collect_waiters(&mut waiters);
-    lock(&shared.timers).collect_waiters(&mut waiters);
-    waiters
 }
 
 #[cfg(test)]
