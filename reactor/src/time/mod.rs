@@ -6,10 +6,12 @@
 //! reactor sleeps in `epoll_wait` until the nearest deadline, then wakes the timers that
 //! are due, nearest first.
 //!
-//! **Never early.** A [`Sleep`] completes only when `Instant::now()` has reached its
-//! deadline, checked when it is polled. The reactor rounds its `epoll_wait` timeout up to
-//! whole milliseconds, so timers are late by at most about a millisecond (plus whatever the
-//! loop is busy with), never early. The optional high-resolution mode (`time/hires.rs`,
+//! **Never early.** A [`Sleep`] completes only once its deadline has passed: the wheel
+//! fires a timer only when the `now` of an expiry has reached its exact deadline, and a
+//! sleep that decides by itself (at its first poll, or within 64 ms of the deadline)
+//! compares with `Instant::now()`. The reactor rounds its `epoll_wait` timeout up to whole
+//! milliseconds, so timers are late by at most about a millisecond (plus whatever the loop
+//! is busy with), never early. The optional high-resolution mode (`time/hires.rs`,
 //! [`Reactor::set_timer_resolution`](crate::Reactor::set_timer_resolution)) also arms a
 //! `timerfd` for the nearest deadline, and brings that millisecond down to microseconds.
 //!
