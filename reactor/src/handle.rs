@@ -100,6 +100,7 @@ impl Handle {
     }
 
     /// True if this is the reactor of the worker running on this thread.
+    #[inline]
     pub fn is_current(&self) -> bool {
         CURRENT.with(|c| {
             c.borrow()
@@ -117,6 +118,7 @@ impl Handle {
     }
 
     /// True once the reactor has been dropped.
+    #[inline]
     pub fn is_shut_down(&self) -> bool {
         self.shared.shut_down.load(Ordering::Acquire)
     }

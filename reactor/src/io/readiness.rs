@@ -125,6 +125,7 @@ pub(super) struct Waiters {
 }
 
 impl Waiters {
+    #[inline]
     pub(super) fn register(&mut self, waker: &Waker) {
         match &self.first {
             None => self.first = Some(waker.clone()),
@@ -134,6 +135,7 @@ impl Waiters {
         }
     }
 
+    #[inline]
     fn take_into(&mut self, to_wake: &mut Vec<Waker>) {
         to_wake.extend(self.first.take());
         to_wake.append(&mut self.rest);
@@ -141,6 +143,7 @@ impl Waiters {
 }
 
 impl ScheduledIo {
+    #[inline]
     pub(super) fn waker_slot(&self, direction: Direction) -> &Mutex<Waiters> {
         match direction {
             Direction::Read => &self.read_waiters,

@@ -157,6 +157,7 @@ impl TimerWheel {
     /// turn of the loop, late by that turn but never early. Only a deadline in between, or
     /// one armed when no timer is (the turns do not advance `elapsed` then), costs a read
     /// of the clock.
+    #[inline]
     pub(crate) fn arm(&mut self, deadline: Instant, waker: &Waker) -> Option<usize> {
         let tick = self.tick_of(deadline);
         if self.is_due(deadline, tick) {
@@ -176,6 +177,7 @@ impl TimerWheel {
 
     /// Whether `deadline`, in `tick`, has passed, reading the clock only if the wheel
     /// cannot tell (see [`arm`](Self::arm)).
+    #[inline]
     fn is_due(&mut self, deadline: Instant, tick: u64) -> bool {
         if tick < self.elapsed {
             return true;
@@ -193,6 +195,7 @@ impl TimerWheel {
 
     /// True once the timer has fired (or was reset to a deadline already due), until it is
     /// reset to one ahead.
+    #[inline]
     pub(crate) fn has_fired(&self, key: usize) -> bool {
         self.entries[key].level == FIRED
     }
@@ -203,6 +206,7 @@ impl TimerWheel {
     /// completes whether or not the loop has turned since, as a timer armed with the same
     /// deadline and polled at the same moment would be found due by [`arm`](Self::arm). A
     /// timer further out (a 60 s idle timeout) costs no clock read.
+    #[inline]
     pub(crate) fn poll_fired(&mut self, key: usize) -> bool {
         if self.has_fired(key) {
             return true;
@@ -234,6 +238,7 @@ impl TimerWheel {
     }
 
     /// Replace a timer's waker, unless it would wake the same task.
+    #[inline]
     pub(crate) fn set_waker(&mut self, key: usize, waker: &Waker) {
         let entry = &mut self.entries[key];
         match &entry.waker {
@@ -258,6 +263,7 @@ impl TimerWheel {
     }
 
     /// Cancel a timer, armed or fired. Its key becomes free.
+    #[inline]
     pub(crate) fn remove(&mut self, key: usize) {
         self.unlink(key);
         self.entries.remove(key);
@@ -349,6 +355,7 @@ impl TimerWheel {
     }
 
     /// The tick `instant` falls in (rounded down), or 0 before the origin.
+    #[inline]
     fn tick_of(&self, instant: Instant) -> u64 {
         let since = instant.saturating_duration_since(self.origin);
         // In u64, not `as_millis`'s u128: this runs for every timer armed. (u64
@@ -372,6 +379,7 @@ impl TimerWheel {
     }
 
     /// [`file`](Self::file), with the tick of the entry's deadline already worked out.
+    #[inline]
     fn file_at(&mut self, key: usize, tick: u64) {
         // Due already: the current slot.
         let tick = tick.max(self.elapsed);
@@ -406,6 +414,7 @@ impl TimerWheel {
     }
 
     /// Take entry `key` out of its slot's list, if it is in one.
+    #[inline]
     fn unlink(&mut self, key: usize) {
         let entry = &mut self.entries[key];
         if entry.level == FIRED {
