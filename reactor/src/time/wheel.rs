@@ -45,8 +45,9 @@
 //! order. A level-0 slot's timers fire (each still checked against its exact deadline: a
 //! slot is a millisecond wide, and timers are never early). A higher slot whose time has
 //! come is *cascaded*: its timers are filed again relative to the new `elapsed`, each into
-//! a lower level, closer to firing. A timer moves down at most five times in its life, and
-//! only if it lives that long.
+//! a lower level, closer to firing — even when the loop comes so late that they are all
+//! due, so that they still fire from level 0 in deadline order. A timer moves down at most
+//! five times in its life, and only if it lives that long.
 //!
 //! **Exact deadlines.** Timers keep their exact `Instant`; the tick only decides the slot.
 //! For the nearest deadline — the reactor's `epoll_wait` timeout, or the timerfd of the
@@ -299,6 +300,9 @@ impl TimerWheel {
             self.elapsed = start;
             // Take the whole list, then file or fire each entry: an entry filed again may
             // land in this very slot (a level-0 timer due later within this millisecond).
+            // Only level 0 fires. A higher slot is always cascaded, even when the loop is so
+            // late that its timers are all due: filed again by their ticks, they fire from
+            // level 0 in tick order, not in the order they were armed.
             let mut key = self.levels[level].heads[slot];
             self.levels[level].heads[slot] = NIL;
             self.levels[level].tails[slot] = NIL;
@@ -307,7 +311,7 @@ impl TimerWheel {
                 let entry = &mut self.entries[key as usize];
                 let next = entry.next;
                 self.armed -= 1;
-                if entry.deadline <= now {
+                if level == 0 && entry.deadline <= now {
                     entry.level = FIRED;
                     entry.prev = NIL;
                     entry.next = NIL;
@@ -532,6 +536,24 @@ mod tests {
         assert_eq!(*log.lock().unwrap(), want);
         assert_eq!(wheel.len(), 0);
         assert_eq!(wheel.next_deadline(), None);
+    }
+
+    /// A loop that comes late — here 200 ms after timers armed in reverse order across
+    /// level-1 slots — still fires them in deadline order: a higher slot cascades rather
+    /// than firing its due timers in the order they were armed.
+    #[test]
+    fn a_late_expiry_fires_timers_from_higher_levels_in_deadline_order() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut wheel = TimerWheel::new();
+        let o = wheel.origin;
+        let offsets = [130, 100, 70, 66, 65, 128, 5_000];
+        for (i, &off) in offsets.iter().enumerate() {
+            wheel.insert(o + ms(off), Waker::from(Arc::new(Tagged(i, log.clone()))));
+        }
+        expire_at(&mut wheel, o + ms(200), &log);
+        // By deadline: 65 (4), 66 (3), 70 (2), 100 (1), 128 (5), 130 (0); 5 000 not yet.
+        assert_eq!(*log.lock().unwrap(), [4, 3, 2, 1, 5, 0]);
+        assert_eq!(wheel.len(), 1);
     }
 
     #[test]
