@@ -48,6 +48,7 @@
 //! | `timer_fire` | 10 000 tasks sleeping 1 ms at once |
 //! | `timeout_ready` | `timeout(1 s, ready future)`: the cost of a deadline nobody needs |
 //! | `timeout_per_read` | `timeout(60 s, TCP read)`, pending first, 1 or 64 conns; `-bare`: none |
+//! | `timeout_per_recv` | the same with channels for sockets, so the timer's share stands out |
 //! | `waker_local` | clone, wake, drop a task's own waker, on its own thread |
 //! | `waker_remote` | a task hands its waker to another thread, which wakes it |
 //! | `debug_mode` | tempo with diagnostics off and on (`slow_poll_threshold`), tokio for scale |
@@ -927,6 +928,83 @@ macro_rules! workloads {
                 }
             }
 
+            /// `timeout_per_recv`'s reader: as `timed_reader`, with a channel for the
+            /// socket — `reads` times, wait for a message, under `timeout(IDLE_TIMEOUT,
+            /// recv)` when `deadline` says so, and acknowledge it on `acks`. Returns how
+            /// many receives were ready at their first poll (which must be none).
+            async fn timed_receiver(
+                mut messages: rt::sync::mpsc::Receiver<u8>,
+                acks: rt::sync::mpsc::Sender<u8>,
+                deadline: Deadline,
+                reads: usize,
+            ) -> usize {
+                let mut ready_at_once = 0;
+                // The hello, for the same reason as `timed_reader`'s.
+                acks.send(0).await.unwrap();
+                for _ in 0..reads {
+                    let recv = noting_first_poll(messages.recv(), &mut ready_at_once);
+                    let message = match deadline {
+                        Deadline::Yes => rt::time::timeout(IDLE_TIMEOUT, recv)
+                            .await
+                            .expect("the idle timeout never fires here"),
+                        Deadline::No => recv.await,
+                    };
+                    acks.send(message.unwrap()).await.unwrap();
+                }
+                ready_at_once
+            }
+
+            /// `timeout_per_recv`'s writer: wait for the hello, then `reads` times send a
+            /// message and wait for its acknowledgement.
+            async fn message_sender(
+                messages: rt::sync::mpsc::Sender<u8>,
+                mut acks: rt::sync::mpsc::Receiver<u8>,
+                reads: usize,
+            ) {
+                acks.recv().await.unwrap();
+                for i in 0..reads {
+                    messages.send(i as u8).await.unwrap();
+                    acks.recv().await.unwrap();
+                }
+            }
+
+            /// `timeout_per_read` with the sockets taken out: each of `conns` reader and
+            /// writer task pairs passes messages through two channels of capacity 1
+            /// instead of bytes through TCP, and the same argument makes every timed
+            /// receive pending first. A socket read is the real thing, but its system
+            /// calls (some 11 µs per read on a 2-core VM) bury the timer's tenth of a
+            /// microsecond in their noise; here a read costs little more than two local
+            /// wakes, so what the timeout adds (`tempo-1w` against `tempo-1w-bare`)
+            /// stands out.
+            pub fn timeout_per_recv(
+                runtime: &Runtime,
+                deadline: Deadline,
+                conns: usize,
+            ) -> impl FnMut() + '_ {
+                let reads = READS / conns;
+                move || {
+                    let ready_at_once = runtime.block_on(async move {
+                        let tasks: Vec<_> = (0..conns)
+                            .map(|_| {
+                                let (message_tx, message_rx) = rt::sync::mpsc::channel(1);
+                                let (ack_tx, ack_rx) = rt::sync::mpsc::channel(1);
+                                let reader = rt::spawn(timed_receiver(
+                                    message_rx, ack_tx, deadline, reads,
+                                ));
+                                (reader, rt::spawn(message_sender(message_tx, ack_rx, reads)))
+                            })
+                            .collect();
+                        let mut ready_at_once = 0;
+                        for (reader, writer) in tasks {
+                            ready_at_once += reader.await.unwrap();
+                            writer.await.unwrap();
+                        }
+                        ready_at_once
+                    });
+                    assert_eq!(ready_at_once, 0, "every timed receive must be pending first");
+                }
+            }
+
             // -- wakers -----------------------------------------------------------------
 
             /// In one poll, a task clones its own waker, wakes the clone (by value, which
@@ -1246,6 +1324,27 @@ fn primitives(c: &mut Criterion) {
                 &format!("tokio-1w{suffix}{bare}"),
                 &tokio_ct_all(),
                 |rt| on_tokio::timeout_per_read(rt, deadline, conns),
+            );
+        }
+    }
+    g.finish();
+
+    // The same, through channels: the timer's share, out of the sockets' noise.
+    let mut g = c.benchmark_group("timeout_per_recv");
+    per_iteration(&mut g, READS, Slow);
+    for (suffix, conns) in [("", 1), ("-64conns", CROWD)] {
+        for (bare, deadline) in [("", Deadline::Yes), ("-bare", Deadline::No)] {
+            bench(
+                &mut g,
+                &format!("tempo-1w{suffix}{bare}"),
+                &tempo_1w(),
+                |rt| on_tempo::timeout_per_recv(rt, deadline, conns),
+            );
+            bench(
+                &mut g,
+                &format!("tokio-1w{suffix}{bare}"),
+                &tokio_ct_all(),
+                |rt| on_tokio::timeout_per_recv(rt, deadline, conns),
             );
         }
     }
