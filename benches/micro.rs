@@ -4,11 +4,12 @@
 //! # Running
 //!
 //! ```text
-//! cargo bench --bench micro                          # everything, about 4 minutes on 2 cores
+//! cargo bench --bench micro                          # everything, about 5½ minutes on 2 cores
 //! cargo bench --bench micro -- --warm-up-time 1 --measurement-time 2    # shorter
 //! cargo bench --bench micro -- ping_pong             # one group (a regex on `group/bench`)
 //! cargo bench --bench micro -- '1w'                  # one worker against current_thread only
 //! cargo bench --bench micro -- 'mpsc|semaphore|mutex'
+//! cargo bench --bench micro -- timeout_per_re        # both server-timeout groups, 1½ minutes
 //! cargo bench --bench micro -- --list                # every benchmark's name
 //! cargo test --bench micro                           # run each workload once, as a test
 //! ```
