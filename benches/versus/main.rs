@@ -2,7 +2,7 @@
 //! Python's asyncio — the same echo workload, the same load client, the same run.
 //!
 //! ```text
-//! cargo bench --bench versus -- --quick     # about a minute and a half on 2 cores
+//! cargo bench --bench versus -- --quick     # about a minute on 2 cores (once built)
 //! cargo bench --bench versus                # the full run: more rounds, longer cells
 //! cargo bench --bench versus -- --servers tempo-1,tokio-ct,mio --conns 64 --sizes 64
 //! cargo bench --bench versus -- --instructions  # instructions and syscalls per request
