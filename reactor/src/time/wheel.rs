@@ -131,6 +131,11 @@ pub(crate) struct TimerWheel {
     entries: Slab<Entry>,
     /// The levels, finest first; then the overflow list (index `OVERFLOW`, slot 0 only).
     levels: [Level; LEVELS + 1],
+    /// The earliest deadline in each level-0 slot, so that the nearest deadline is found
+    /// without walking a slot's list on every turn (a slot may hold thousands of timers).
+    /// `None` for an empty slot, and for one whose earliest timer was cancelled: then it
+    /// is worked out again, once, by the next `next_deadline`.
+    level0_min: [Option<Instant>; SLOTS],
     /// How many timers are armed (in some list).
     armed: usize,
 }
@@ -143,6 +148,7 @@ impl TimerWheel {
             elapsed: 0,
             entries: Slab::new(),
             levels: [Level::EMPTY; LEVELS + 1],
+            level0_min: [None; SLOTS],
             armed: 0,
         }
     }
@@ -160,10 +166,7 @@ impl TimerWheel {
     /// of the clock.
     #[inline]
     pub(crate) fn arm(&mut self, deadline: Instant, waker: &Waker) -> Option<usize> {
-        let tick = self.tick_of(deadline);
-        if self.is_due(deadline, tick) {
-            return None;
-        }
+        let tick = self.tick_unless_due(deadline)?;
         let key = self.entries.insert(Entry {
             deadline,
             waker: Some(waker.clone()),
@@ -176,22 +179,30 @@ impl TimerWheel {
         Some(key)
     }
 
-    /// Whether `deadline`, in `tick`, has passed, reading the clock only if the wheel
+    /// `deadline`'s tick, or `None` if it has passed — reading the clock only if the wheel
     /// cannot tell (see [`arm`](Self::arm)).
     #[inline]
-    fn is_due(&mut self, deadline: Instant, tick: u64) -> bool {
-        if tick < self.elapsed {
-            return true;
-        }
-        if self.armed > 0 && tick > self.elapsed + NEAR {
-            return false;
-        }
-        let now = Instant::now();
+    fn tick_unless_due(&mut self, deadline: Instant) -> Option<u64> {
         if self.armed == 0 {
-            // Nothing is filed relative to `elapsed`, so it may jump to the present.
-            self.elapsed = self.elapsed.max(self.tick_of(now));
+            // Nothing is filed, so the wheel may start again from the present — tick 0 is
+            // now — which keeps its idea of the time fresh for the timers that follow, for
+            // the price of the one clock read that deciding takes anyway.
+            let now = Instant::now();
+            if deadline <= now {
+                return None;
+            }
+            self.origin = now;
+            self.elapsed = 0;
+            return Some(self.tick_of(deadline));
         }
-        deadline <= now
+        let tick = self.tick_of(deadline);
+        if tick < self.elapsed {
+            return None;
+        }
+        if tick > self.elapsed + NEAR {
+            return Some(tick);
+        }
+        (deadline > Instant::now()).then_some(tick)
     }
 
     /// True once the timer has fired (or was reset to a deadline already due), until it is
@@ -254,10 +265,9 @@ impl TimerWheel {
     pub(crate) fn reset(&mut self, key: usize, deadline: Instant) -> bool {
         self.unlink(key);
         self.entries[key].deadline = deadline;
-        let tick = self.tick_of(deadline);
-        if self.is_due(deadline, tick) {
+        let Some(tick) = self.tick_unless_due(deadline) else {
             return false;
-        }
+        };
         self.file_at(key, tick);
         self.next_deadline()
             .is_some_and(|nearest| deadline <= nearest)
@@ -273,10 +283,13 @@ impl TimerWheel {
     /// When the reactor must look at the wheel next, if any timer is armed: the exact
     /// deadline of the nearest timer when it is in level 0, else the start of the slot
     /// it will cascade from — never later than the nearest deadline.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         let (level, slot, start) = self.next_slot()?;
         if level > 0 {
             return Some(self.instant_of(start));
+        }
+        if let Some(nearest) = self.level0_min[slot] {
+            return Some(nearest);
         }
         let mut key = self.levels[0].heads[slot];
         let mut nearest = self.entries[key as usize].deadline;
@@ -285,6 +298,7 @@ impl TimerWheel {
             nearest = nearest.min(entry.deadline);
             key = entry.next;
         }
+        self.level0_min[slot] = Some(nearest);
         Some(nearest)
     }
 
@@ -307,6 +321,9 @@ impl TimerWheel {
             self.levels[level].heads[slot] = NIL;
             self.levels[level].tails[slot] = NIL;
             self.levels[level].occupied &= !(1 << slot);
+            if level == 0 {
+                self.level0_min[slot] = None;
+            }
             while key != NIL {
                 let entry = &mut self.entries[key as usize];
                 let next = entry.next;
@@ -399,6 +416,17 @@ impl TimerWheel {
             )
         };
 
+        if level == 0 {
+            let deadline = self.entries[key].deadline;
+            let known =
+                self.levels[0].occupied & (1 << slot) == 0 || self.level0_min[slot].is_some();
+            // An empty slot starts its minimum afresh; a slot whose minimum is unknown
+            // stays unknown until `next_deadline` walks it.
+            if known {
+                self.level0_min[slot] =
+                    Some(self.level0_min[slot].map_or(deadline, |m| m.min(deadline)));
+            }
+        }
         let lvl = &mut self.levels[level];
         let tail = lvl.tails[slot];
         let k = u32::try_from(key).expect("fewer than 2^32 timers");
@@ -430,6 +458,7 @@ impl TimerWheel {
             entry.prev,
             entry.next,
         );
+        let deadline = entry.deadline;
         entry.level = FIRED;
         entry.prev = NIL;
         entry.next = NIL;
@@ -443,6 +472,12 @@ impl TimerWheel {
         }
         if self.levels[level].heads[slot] == NIL {
             self.levels[level].occupied &= !(1 << slot);
+            if level == 0 {
+                self.level0_min[slot] = None;
+            }
+        } else if level == 0 && self.level0_min[slot] == Some(deadline) {
+            // The slot's earliest timer is gone; the next look walks the slot again.
+            self.level0_min[slot] = None;
         }
         self.armed -= 1;
     }
