@@ -388,6 +388,11 @@ fn a_reset_to_an_earlier_deadline_from_another_thread_wakes_the_blocked_reactor(
     with_hang_guard(|| {
         let hour = Duration::from_secs(3600);
         reset_from_a_plain_thread(&mut tempo::Builder::new(), hour, ms(20));
+        // 100 ms is beyond the wheel's finest level: its timer waits in a 64 ms slot, and
+        // the wheel's nearest deadline is that slot's start, before the deadline itself.
+        // The reactor must still be woken (found by review: the wheel once compared the
+        // new deadline with that slot start and said "not the nearest").
+        reset_from_a_plain_thread(&mut tempo::Builder::new(), hour, ms(100));
         let mut fine = tempo::Builder::new();
         fine.timer_resolution(Duration::from_micros(50));
         reset_from_a_plain_thread(&mut fine, hour, ms(20));

@@ -787,3 +787,33 @@ fn a_panicking_waker_is_contained_and_every_other_waker_is_still_woken() {
         drop(registrations);
     });
 }
+
+/// A task parked on an armed sleep; whoever else holds the sleep (here the test itself,
+/// as a watchdog sharing it would) resets it into the past. The task must be woken to see
+/// that it is over: the timer will never fire again to wake it (found by review: the
+/// wheel once left the fired timer with the parked waker inside).
+#[test]
+fn a_reset_into_the_past_wakes_the_task_parked_on_the_sleep() {
+    with_hang_guard(|| {
+        let mut reactor = Reactor::new().expect("create a reactor");
+        let _enter = reactor.enter();
+        let parked = Arc::new(Flag::default());
+        let waker = Waker::from(parked.clone());
+        let mut nap = sleep(Duration::from_secs(10));
+        assert!(
+            Pin::new(&mut nap)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        nap.reset(Instant::now() - Duration::from_millis(1));
+        // Woken at once by the reset, with no turn of the reactor needed.
+        assert!(parked.0.load(Ordering::SeqCst), "the parked task was not woken");
+        assert!(
+            Pin::new(&mut nap)
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready(),
+            "a sleep reset into the past is over"
+        );
+        reactor.turn(Some(Duration::ZERO)).expect("turn");
+    });
+}

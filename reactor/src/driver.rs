@@ -162,8 +162,8 @@ impl Reactor {
     /// 2. `epoll_wait`.
     /// 3. For each event, record readiness on its registration and collect its wakers.
     ///    (The unpark and timerfd events only end the wait.)
-    /// 4. Expire the timers whose deadline has passed, in deadline order, and collect their
-    ///    wakers.
+    /// 4. Expire the timers whose deadline has passed, in deadline order (within a
+    ///    millisecond, in arming order), and collect their wakers.
     /// 5. Wake everything collected, after every lock is released. A waker that panics is
     ///    contained and logged, and the rest are still woken (`wake_all`).
     pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<TurnStats> {

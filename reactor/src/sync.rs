@@ -7,8 +7,9 @@
 //! lists. Two rules follow, one per function here:
 //!
 //! - [`lock`] ignores poison. A lock is poisoned when a thread panics holding it; the
-//!   reactor runs no user code under its locks (wakers are woken after), so its tables are
-//!   consistent even then, and refusing them would turn one panic into many.
+//!   reactor calls no user code under its locks but a waker's `clone`, `will_wake` and
+//!   `drop` (wakes come after), and it changes its tables only after those calls, so they
+//!   are consistent even then, and refusing them would turn one panic into many.
 //! - [`wake_all`] wakes outside every lock and contains a panicking waker, so the other
 //!   wakers of the turn are still woken.
 
@@ -18,7 +19,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
 /// Lock a mutex, ignoring poison: the reactor's tables stay consistent across a panic,
-/// because no user code runs while they are locked.
+/// because no user code runs while they are locked beyond a waker's `clone`, `will_wake`
+/// and `drop`, and nothing is left half-changed around those.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }

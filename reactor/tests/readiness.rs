@@ -1,8 +1,9 @@
 //! The readiness contract of `reactor/src/io/readiness.rs`, checked on real descriptors:
 //! what an I/O future may rely on when it asks a [`Registration`] whether a direction is
-//! ready, and what the reactor's turn does with an event. The reactor's readiness path is
-//! rewritten for speed (lock-free waiter slots, fewer locks per event); these tests are the
-//! part of its behaviour that must survive any rewrite.
+//! ready, and what the reactor's turn does with an event. The readiness path was rebuilt
+//! for speed (a direction's waiters are taken only when an event makes it ready) and may be
+//! again (lock-free waiter slots are a candidate); these tests are the part of its
+//! behaviour that must survive any rewrite.
 //!
 //! Each test drives a [`Reactor`] by hand on its own thread — register, poll, turn, look —
 //! with wakers that raise a flag, over a Unix socket pair, so the only events are the ones

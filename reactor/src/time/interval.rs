@@ -1,7 +1,8 @@
 //! [`Interval`]: ticks at a fixed period.
 //!
 //! One [`Sleep`] (`time/sleep.rs`), [reset](Sleep::reset) to the next tick's deadline
-//! each time it completes, so the timer stays armed in the wheel from tick to tick.
+//! each time it completes; a completed sleep holds no timer, so each tick arms one afresh
+//! in the wheel, at its first poll (O(1)).
 
 use std::future::poll_fn;
 use std::task::{Context, Poll};

@@ -4,11 +4,12 @@
 //! Every timer is an entry in its reactor's timer wheel (`time/wheel.rs`) — armed the first
 //! time its future is polled, removed when the future is dropped, both in O(1). The
 //! reactor sleeps in `epoll_wait` until the nearest deadline, then wakes the timers that
-//! are due, nearest first.
+//! are due, in deadline order (within a millisecond, in the order they were armed).
 //!
 //! **Never early.** A [`Sleep`] completes only once its deadline has passed: the wheel
 //! fires a timer only when the `now` of an expiry has reached its exact deadline, and a
-//! sleep that decides by itself (at its first poll, or within 64 ms of the deadline)
+//! sleep that decides by itself (at its first poll, or in the wheel's finest level, the
+//! current 64 ms window)
 //! compares with `Instant::now()`. The reactor rounds its `epoll_wait` timeout up to whole
 //! milliseconds, so timers are late by at most about a millisecond (plus whatever the loop
 //! is busy with), never early. The optional high-resolution mode (`time/hires.rs`,

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::handle::Handle;
 use crate::sync::lock;
+use crate::time::wheel::Reset;
 
 /// Wait until `duration` has passed — asyncio's `await asyncio.sleep(seconds)`.
 ///
@@ -49,8 +50,9 @@ pub(crate) fn deadline_after(duration: Duration) -> Instant {
 /// and after that the reactor's timer wheel decides. At the first poll, a deadline the
 /// wheel can see is far ahead of its last look at the clock is armed without reading the
 /// clock again (see `TimerWheel::arm`); once armed, the sleep is complete when the wheel has
-/// fired its timer, and later polls read the clock only when the deadline is within 64 ms
-/// (`TimerWheel::poll_fired`).
+/// fired its timer, and later polls read the clock only while the timer is in the wheel's
+/// finest level, the current 64 ms window (`TimerWheel::poll_fired`); polled after its
+/// deadline from a higher level, it completes at the loop's next turn.
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Sleep {
@@ -76,16 +78,29 @@ impl Sleep {
         Instant::now() >= self.deadline
     }
 
-    /// Move the deadline, keeping the timer (used by [`Interval`](super::Interval)). The
-    /// sleep may complete again after having completed.
+    /// Move the deadline (used by [`Interval`](super::Interval)). The sleep may complete
+    /// again after having completed. An armed timer is moved in the wheel; a sleep that
+    /// is not armed (never polled, or completed) is armed afresh at its next poll.
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
-        // Into the past, the sleep completes because the caller said so, not the timer.
-        self.waited = self.waited && deadline > Instant::now();
-        if let Some((handle, key)) = &self.timer {
-            let nearest = lock(&handle.shared.timers).reset(*key, deadline);
-            if nearest && !handle.is_current() {
-                handle.unpark();
+        let Some((handle, key)) = &self.timer else {
+            return;
+        };
+        let outcome = lock(&handle.shared.timers).reset(*key, deadline);
+        match outcome {
+            // Into the past: the sleep completes because the caller said so, not the timer
+            // (not lateness). Whoever is parked on it — this task, or another that shares
+            // the sleep — is woken to see that.
+            Reset::Due(parked) => {
+                self.waited = false;
+                if let Some(waker) = parked {
+                    waker.wake();
+                }
+            }
+            Reset::Armed { sooner } => {
+                if sooner && !handle.is_current() {
+                    handle.unpark();
+                }
             }
         }
     }
@@ -122,7 +137,7 @@ impl Sleep {
     pub(super) fn poll_for(&mut self, cx: &mut Context<'_>, what: &'static str) -> Poll<()> {
         match &self.timer {
             // Armed: the wheel fires the timer once the deadline has passed (never before);
-            // only for a deadline within 64 ms does it also look at the clock.
+            // only in the finest level (the current 64 ms window) does it also look at the clock.
             Some((handle, key)) => {
                 let mut timers = lock(&handle.shared.timers);
                 if timers.poll_fired(*key) {
@@ -130,6 +145,7 @@ impl Sleep {
                     return self.complete();
                 }
                 if handle.is_shut_down() {
+                    drop(timers);
                     panic!("tempo: a Sleep was polled after its runtime shut down");
                 }
                 timers.set_waker(*key, cx.waker());

@@ -87,6 +87,19 @@ const FIRED: u8 = u8::MAX;
 /// it as not yet due without reading the clock.
 const NEAR: u64 = 16;
 
+/// What [`TimerWheel::reset`] did.
+pub(crate) enum Reset {
+    /// The new deadline has passed: the timer is fired, and here is the waker that was
+    /// parked on it, if any, to be woken once the lock is let go.
+    Due(Option<Waker>),
+    /// The timer is armed for the new deadline; `sooner` if the wheel's nearest deadline
+    /// moved earlier, so that a reactor blocked until the old one must be woken.
+    Armed {
+        /// The reactor must look sooner than it planned.
+        sooner: bool,
+    },
+}
+
 /// One armed (or fired) timer.
 struct Entry {
     /// When it fires, exactly.
@@ -213,11 +226,12 @@ impl TimerWheel {
     }
 
     /// [`has_fired`](Self::has_fired), or due by the clock and fired now. The clock is read
-    /// only for a timer in level 0 — due within 64 ms, where a poll may come after the
-    /// deadline but before the next expiry — so that a `Sleep` polled after its deadline
-    /// completes whether or not the loop has turned since, as a timer armed with the same
-    /// deadline and polled at the same moment would be found due by [`arm`](Self::arm). A
-    /// timer further out (a 60 s idle timeout) costs no clock read.
+    /// only for a timer in level 0 — the wheel's current 64 ms window, where a poll may come
+    /// after the deadline but before the next expiry — so that such a `Sleep` polled after
+    /// its deadline completes whether or not the loop has turned since, as a timer armed
+    /// with the same deadline at that moment would be found due by [`arm`](Self::arm). A
+    /// timer in a higher level (a 60 s idle timeout) costs no clock read: polled after its
+    /// deadline, it completes at the loop's next turn, late by that turn, never early.
     #[inline]
     pub(crate) fn poll_fired(&mut self, key: usize) -> bool {
         if self.has_fired(key) {
@@ -259,18 +273,23 @@ impl TimerWheel {
         }
     }
 
-    /// Move a timer (armed or fired) to a new deadline: one already due leaves it fired
-    /// (decided as in [`arm`](Self::arm)), one ahead arms it. Returns whether it is now
-    /// the nearest, so that a caller on another thread knows to wake the reactor.
-    pub(crate) fn reset(&mut self, key: usize, deadline: Instant) -> bool {
+    /// Move a timer (armed or fired) to a new deadline. One already due (decided as in
+    /// [`arm`](Self::arm)) is left fired, and its waker is handed back: the task parked
+    /// on it must be woken, or it would wait for a timer that will never fire again. One
+    /// ahead is armed, and the caller learns whether the reactor must now look sooner
+    /// than it had planned — on another thread, it has to be woken to do so.
+    pub(crate) fn reset(&mut self, key: usize, deadline: Instant) -> Reset {
+        let planned = self.next_deadline();
         self.unlink(key);
         self.entries[key].deadline = deadline;
         let Some(tick) = self.tick_unless_due(deadline) else {
-            return false;
+            return Reset::Due(self.entries[key].waker.take());
         };
         self.file_at(key, tick);
-        self.next_deadline()
-            .is_some_and(|nearest| deadline <= nearest)
+        let now_planned = self.next_deadline();
+        Reset::Armed {
+            sooner: planned.is_none_or(|before| now_planned.is_some_and(|after| after < before)),
+        }
     }
 
     /// Cancel a timer, armed or fired. Its key becomes free.
@@ -429,7 +448,11 @@ impl TimerWheel {
         }
         let lvl = &mut self.levels[level];
         let tail = lvl.tails[slot];
-        let k = u32::try_from(key).expect("fewer than 2^32 timers");
+        // `NIL` (u32::MAX) marks a list's end, so it cannot be a key.
+        let k = u32::try_from(key)
+            .ok()
+            .filter(|&k| k != NIL)
+            .expect("fewer than 2^32 - 1 timers");
         let entry = &mut self.entries[key];
         entry.level = level as u8;
         entry.slot = slot as u8;
@@ -632,9 +655,21 @@ mod tests {
         }
         assert_eq!(wheel.len(), 50);
         // Move one far out and one to the front.
-        assert!(!wheel.reset(keys[1], o + ms(100_000)));
+        assert!(matches!(
+            wheel.reset(keys[1], o + ms(100_000)),
+            Reset::Armed { sooner: false }
+        ));
+        // Moved to the front: the reactor must look sooner than it planned.
+        assert!(matches!(
+            wheel.reset(keys[5], o + ms(30)),
+            Reset::Armed { sooner: true }
+        ));
         // Reset to a deadline already past: fired at once, without waiting for an expiry.
-        assert!(!wheel.reset(keys[3], o));
+        // Its parked waker comes back, to be woken: nothing else would wake it.
+        let Reset::Due(Some(parked)) = wheel.reset(keys[3], o) else {
+            panic!("a reset into the past must fire the timer and hand back its waker");
+        };
+        parked.wake();
         assert!(wheel.has_fired(keys[3]));
         let mut to_wake = Vec::new();
         assert_eq!(wheel.expire(o, &mut to_wake), 0);
@@ -647,7 +682,7 @@ mod tests {
         assert_eq!(wheel.len(), 2);
         assert_eq!(wheel.expire(o + ms(200_000), &mut to_wake), 2);
         to_wake.into_iter().for_each(Waker::wake);
-        assert_eq!(count.load(Ordering::SeqCst), 50);
+        assert_eq!(count.load(Ordering::SeqCst), 51);
         for k in keys.iter().skip(1).step_by(2) {
             wheel.remove(*k);
         }
