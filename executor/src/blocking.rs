@@ -5,9 +5,9 @@
 //! its output — except that no worker ever polls it. Its future is a closure wrapped to
 //! look like one: the first poll runs the closure and is `Ready`. The thread pool (in
 //! `tempo-runtime`) holds the `BlockingTask`, which carries the executor's reference to the
-//! task, and calls [`BlockingTask::run`] on a pool thread. That relaxes rule 3 of `task` for
-//! exactly this case: the closure is `Send`, is polled once, on one thread, and dropped
-//! there.
+//! task, and calls [`BlockingTask::run`] on a pool thread. Rule 3b of `task` makes that
+//! thread the task's owner: the closure is `Send`, and is polled once (or cancelled) on the
+//! one thread that holds the `BlockingTask`, and dropped there.
 //!
 //! If the job never runs — the pool shut down with it still queued — dropping the
 //! `BlockingTask` cancels it, so its JoinHandle reports `Cancelled`: a job never vanishes
@@ -43,8 +43,9 @@ pub struct BlockingTask {
     raw: RawTask,
 }
 
-// SAFETY: `BlockingTask::new` requires the closure and its output to be `Send`, and the task
-// is run (polled once) or cancelled on exactly one thread, whichever thread holds this.
+// SAFETY: rule 3b in `task`: `BlockingTask::new` requires the closure and its output to be
+// `Send`, and the task is run (polled once) or cancelled on exactly one thread, whichever
+// thread holds this.
 unsafe impl Send for BlockingTask {}
 
 impl BlockingTask {
@@ -71,8 +72,8 @@ impl BlockingTask {
         let raw = self.raw;
         std::mem::forget(self);
         let finished = if raw.header().state.load().is_cancelled() {
-            // SAFETY: we hold the executor's reference to a task that only this thread
-            // touches (see the module doc), and it is not complete.
+            // SAFETY: we hold the executor's reference, so this thread owns the task
+            // (rule 3b), and it is not complete.
             unsafe { raw.cancel() };
             true
         } else {
@@ -82,7 +83,8 @@ impl BlockingTask {
             unsafe { raw.poll(&mut cx) }
         };
         debug_assert!(finished, "a blocking job is ready on its first poll");
-        // SAFETY: the stage holds Finished and this was the executor's reference.
+        // SAFETY: the stage holds Finished, this thread is the owner (rule 3b), and this
+        // was the executor's reference (rule 2).
         unsafe { raw.complete() };
     }
 }
@@ -90,7 +92,8 @@ impl BlockingTask {
 impl Drop for BlockingTask {
     /// A job dropped without running — the pool shut down — is cancelled, never lost.
     fn drop(&mut self) {
-        // SAFETY: as in `run`: the executor's reference, one thread, not complete.
+        // SAFETY: as in `run`: the executor's reference, so this thread is the owner
+        // (rule 3b); `run` forgets `self`, so a dropped job never ran and is not complete.
         unsafe {
             self.raw.cancel();
             self.raw.complete();

@@ -6,14 +6,19 @@
 //! Rust futures have the same trap: a loop over a socket that always has data, or a channel
 //! that is always full, returns `Ready` forever.
 //!
-//! tempo gives every task poll a budget of [`BUDGET_PER_POLL`] operations. tempo's own
-//! resources (sockets, JoinHandles, and later its channels) call [`poll_proceed`] before
-//! doing work; once the budget is spent they return `Pending` after waking the task, so the
-//! task goes to the back of the run queue and the loop gets its turn. `yield_now` is the
-//! explicit version: `await asyncio.sleep(0)`.
+//! tempo gives every task poll, and every poll of the `block_on` future, a budget of
+//! [`BUDGET_PER_POLL`] operations: the executor runs each task poll, and the runtime each
+//! poll of the `block_on` future, inside [`with_budget`]. tempo's own resources call
+//! [`poll_proceed`] before doing work: JoinHandles here, and in `tempo-runtime` its sockets
+//! (TCP, UDP, listeners), signals, channels (`mpsc`, `oneshot`, `Queue`) and `Mutex`,
+//! `RwLock`, `Semaphore`, `Event` and `Barrier`; the reactor's timers do not. Once the
+//! budget is spent they return `Pending` after waking the task, so the poll ends, the task
+//! goes to the back of the run queue and the tasks ahead of it run first, and the loop
+//! turns the reactor at least every `event_interval` polls. `yield_now` is the explicit
+//! version: `await asyncio.sleep(0)`.
 //!
-//! Outside a task poll (say, a future polled by another executor) there is no budget and
-//! `poll_proceed` always proceeds.
+//! Outside those polls (say, a future polled by another executor, or a job on a
+//! blocking-pool thread) there is no budget and `poll_proceed` always proceeds.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -28,7 +33,8 @@ thread_local! {
     static BUDGET: Cell<Option<u8>> = const { Cell::new(None) };
 }
 
-/// Run `f` (one task poll) with a fresh budget.
+/// Run `f` (one task poll, or one poll of the `block_on` future) with a fresh budget, and
+/// restore the budget that was there before when it returns or unwinds.
 pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u8>);
     impl Drop for Restore {

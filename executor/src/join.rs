@@ -36,11 +36,18 @@ pub struct JoinHandle<T> {
     _output: PhantomData<T>,
 }
 
-// SAFETY: the handle touches only the atomic state, the join waker under rule 5 and, after
-// completion, the output (rule 4). The output crosses threads, hence `T: Send`. The future
-// never does: only its worker polls or drops it (rule 3).
+// SAFETY: the handle touches only the atomic state, the id once BOUND (rule 6), the join
+// waker under rule 5 and, after completion, the output (rule 4). The output crosses threads,
+// hence `T: Send`. The future never does: only its owner polls or drops it (rules 3, 3a, 3b).
 unsafe impl<T: Send> Send for JoinHandle<T> {}
-// SAFETY: `&JoinHandle` exposes only `abort`, `is_finished` and `id`, which use atomics.
+// SAFETY: the `&self` methods that touch the task touch only what any thread may:
+// `abort` and `abort_because` set CANCELLED (an atomic RMW) and, once BOUND, read the id
+// (rule 6) to wake the worker, locally or through its channel; `abort_handle` adds a
+// reference (an atomic increment, rule 2); `is_finished` and `id` load the state, and `id`
+// reads the id only after seeing BOUND (rule 6); `Debug` calls those two. The one `&self`
+// method that writes — `register_join_waker`, which writes `join_waker` (rule 5) — is
+// private and called only from `poll`, which holds the handle by `Pin<&mut Self>`, so it
+// never runs on a shared handle. The output is reached only through `poll` and `drop`.
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
@@ -141,7 +148,7 @@ impl<T> JoinHandle<T> {
             }
         }
         // SAFETY: JOIN_WAKER is clear, so only this handle may write join_waker (rule 5),
-        // and `&self` is the only handle.
+        // and only `poll` calls this, holding the handle by `&mut`: no other thread is here.
         unsafe { *header.join_waker.get() = Some(waker.clone()) };
         header.state.set_join_waker().is_ok()
     }
@@ -234,7 +241,9 @@ pub struct AbortHandle {
 // SAFETY: an AbortHandle touches only the atomic state and, after BOUND, the id (rule 6);
 // it never reaches the future or the output, so it may live on any thread.
 unsafe impl Send for AbortHandle {}
-// SAFETY: as above; every method takes `&self` and uses atomics only.
+// SAFETY: as above: its `&self` methods (`abort`, `abort_because`, `is_finished`, `clone`)
+// touch only the atomic state (rule 2 for `clone`'s reference) and, once BOUND, the id
+// (rule 6), which `abort` reads to wake the worker, locally or through its channel.
 unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {

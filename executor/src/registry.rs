@@ -40,9 +40,9 @@ pub(crate) enum Message {
 /// the worker shut down and the message is dropped — it is cancelled where it is dropped.
 pub(crate) struct Unbound(pub(crate) RawTask);
 
-// SAFETY: an Unbound task is only created by `Spawner::spawn`, which requires `F: Send`, and
-// it has never been polled; so its future may be dropped on whichever thread drops the
-// message (the one exception to rule 3, for futures that are Send).
+// SAFETY: rule 3a in `task`: an Unbound task is only created by `Spawner::spawn`, which
+// requires `F: Send`, and it has never been polled; so its future may be dropped on
+// whichever thread drops the message.
 unsafe impl Send for Unbound {}
 
 impl Unbound {
@@ -56,9 +56,9 @@ impl Unbound {
 
 impl Drop for Unbound {
     fn drop(&mut self) {
-        // SAFETY: we hold the executor's reference to a task that was never polled and whose
-        // future is Send (see the `Send` impl above), so cancelling it here is the owner's
-        // job done on this thread; `complete` consumes the reference.
+        // SAFETY: rule 3a: we hold the executor's reference to a task that was never polled
+        // and whose future is Send, so this thread is its owner and may cancel it here;
+        // `complete` consumes the reference (rule 2).
         unsafe {
             self.0.cancel();
             self.0.complete();

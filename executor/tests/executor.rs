@@ -13,7 +13,7 @@
 //!  3. panics                        9. outputs are dropped exactly once
 //!  4. wakers                       10. what is `Send` and `Sync`
 //!  5. cooperative scheduling       11. regressions (bugs these tests found, now fixed)
-//!  6. `spawn` and `spawn_local`     12. known bugs (failing today)
+//!  6. `spawn` and `spawn_local`     12. regressions: `CURRENT` and thread-local teardown
 //!
 //! Registry indexes are reused by later executors, and tests run in parallel. So no test
 //! here wakes a waker after its executor is dropped: that wake would reach whichever
@@ -1414,25 +1414,25 @@ fn a_remote_wake_racing_with_a_drain_is_never_stranded() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 12. Known bugs: these tests describe the intended behaviour and fail today
+// 12. Regressions: `CURRENT` and thread-local teardown (fixed in bf481ff)
 // ---------------------------------------------------------------------------------------
 //
-// Since 54d96bd, `CURRENT` is a `RefCell<Option<Rc<Local>>>` with a destructor, and
-// `with_current` calls its closure inside `CURRENT.with_borrow`. Two things follow:
+// 54d96bd made `CURRENT` a `RefCell<Option<Rc<Local>>>` with a destructor, and
+// `with_current` called its closure inside `CURRENT.with_borrow`. Two bugs followed:
 //
-// - Every wake, `spawn`, `try_current_worker` and `Spawner::spawn` touches `CURRENT`, so
-//   one made from a thread-local destructor after `CURRENT`'s own destructor has run
-//   panics ("cannot access a Thread Local Storage value during or after destruction"),
-//   and a panic escaping a thread-local destructor aborts the process. Before 54d96bd
-//   `CURRENT` had no destructor and such a wake simply took the remote path.
-// - User code that runs inside the closure runs with `CURRENT` borrowed: `spawn_local` on a
+// - Every wake, `spawn`, `try_current_worker` and `Spawner::spawn` touched `CURRENT`, so
+//   one made from a thread-local destructor after `CURRENT`'s own destructor had run
+//   panicked ("cannot access a Thread Local Storage value during or after destruction"),
+//   and a panic escaping a thread-local destructor aborts the process.
+// - User code that ran inside the closure ran with `CURRENT` borrowed: `spawn_local` on a
 //   closed worker drops the future there (and a remote wake calls the runtime's unpark
-//   there). If that code enters an executor — or drops one, whose `shutdown` enters it —
-//   `with_borrow_mut` panics "already borrowed"; the dropped executor's `Drop` stops
-//   half-way and never unregisters its registry index.
+//   there). If that code entered an executor — or dropped one, whose `shutdown` enters it —
+//   `with_borrow_mut` panicked "already borrowed"; the dropped executor's `Drop` stopped
+//   half-way and never unregistered its registry index.
 //
-// Cloning the `Rc` out with `CURRENT.try_with` (an access error meaning "no current
-// worker") and calling the closure after the borrow ends would fix both.
+// `with_current` now clones the `Rc` out with `CURRENT.try_with` (an access error meaning
+// "no current worker") and calls the closure after the borrow ends, and `wake` uses
+// `try_with` too, so such a wake takes the remote path. These tests hold it to that.
 
 /// Wakes the waker it holds when dropped, catching (and recording) a panic so that the
 /// thread-local destructor it runs in does not abort the test binary.

@@ -4,17 +4,18 @@
 //! its user-facing API: [`run`], [`spawn`], [`time`], [`net`]. The `tempo` crate re-exports
 //! all of it; users write `tempo::run(async { ... })`.
 //!
-//! One turn of a worker's loop, as in DESIGN.md:
+//! One turn of a worker's loop, as in `docs/DESIGN.md`, "The loop (one worker)":
 //!
 //! ```text
 //!  loop {
-//!    1. poll the block_on future, if it was woken
+//!    1. poll the block_on future, if it was woken (it counts against the batch)
 //!    2. run ready tasks from the run queue (a bounded batch, each poll budgeted)
 //!    3. drain wakes and spawns sent from other threads into the run queue
 //!    4. still ready and the batch not used up? go round again: no syscall
 //!    5. reactor.turn(0 if tasks are ready, else until the nearest timer — after an
 //!       optional short spin of zero-timeout turns, `Builder::park_spin`):
-//!         epoll_wait → set readiness → wake wakers; fire expired timers → wake wakers
+//!         epoll_wait → set readiness, take the wakers it concerns;
+//!         expire due timers → take their wakers; wake everything taken, outside every lock
 //!  }
 //! ```
 //!

@@ -1,7 +1,12 @@
 //! The task allocation and the type-erased functions that reach into it.
 //!
-//! This file and `waker.rs` hold the executor's unsafe code. Everything here follows the
-//! rules in the [module doc](super); each `// SAFETY:` comment cites them by number.
+//! Every cast of a task pointer and every touch of a task's stage happens in this file; the
+//! rest of the crate's unsafe code calls the `unsafe fn`s below (`executor.rs`, `join.rs`,
+//! `registry.rs`, `blocking.rs`), reads or writes `join_waker` under rule 5 (`join.rs`),
+//! declares `Send`/`Sync` for the types that carry a task pointer (`join.rs`, `registry.rs`,
+//! `blocking.rs`), or builds a `Waker` from a plain integer (`waker.rs`). Everything here
+//! follows the rules in the [module doc](super); each `// SAFETY:` comment cites them by
+//! number.
 
 use std::cell::{Cell as StdCell, UnsafeCell};
 use std::future::Future;
@@ -36,26 +41,22 @@ pub(crate) struct Header {
 
 /// Where a task stands with respect to the run queue (rule 7). Owner thread only.
 ///
-/// ```text
-///            wake                  popped              poll returns Pending
-///   Idle ───────────► Queued ─────────────► Running ─────────────────────────► Idle
-///                        ▲                     │ wake (during its own poll)
-///                        │                     ▼
-///                        └──── Pending ── RunningNotified ── finished ──► (gone)
-/// ```
+/// Every state and transition is drawn, and each state's entry and exit described, in the
+/// [module doc](super) ("The run state").
 ///
 /// A wake during the task's own poll — a future that wakes itself, a budget refusal, a
 /// destructor that wakes the task it belongs to — must not put the task in the queue: the
 /// poll may yet finish it, and a finished task leaves the slab and may be freed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RunState {
-    /// Waiting for a wake.
+    /// Waiting for a wake; not in the run queue. Every task starts here.
     Idle,
-    /// In the run queue.
+    /// In the run queue, once.
     Queued,
     /// Being polled (or cancelled) right now.
     Running,
-    /// Being polled, and woken meanwhile: queue it again if the poll returns `Pending`.
+    /// Being polled (or cancelled), and woken meanwhile: queue it again if the poll returns
+    /// `Pending`.
     RunningNotified,
 }
 
@@ -159,9 +160,10 @@ impl RawTask {
     /// Poll the future once. Returns true if the task finished (its output is stored).
     ///
     /// # Safety
-    /// Called on the owning worker's thread, on a task that is not complete (rule 3).
+    /// Called by the task's owner (rule 3, or 3a/3b), on a task that is not complete.
     pub(crate) unsafe fn poll(self, cx: &mut Context<'_>) -> bool {
-        // SAFETY: the vtable matches the allocation (rule 1); the caller upholds rule 3.
+        // SAFETY: the vtable matches the allocation (rule 1); the caller upholds rule 3
+        // (or 3a/3b).
         unsafe { (self.header().vtable.poll)(self.ptr, cx) }
     }
 

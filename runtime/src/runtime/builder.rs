@@ -68,8 +68,8 @@ impl Builder {
     }
 
     /// How many workers: `n` complete loops, each on its own thread, no work stealing
-    /// (DESIGN.md, "Many cores"). Default 1, in which case the worker is the thread that
-    /// calls `block_on`, as with tokio's `current_thread` runtime. `0` is taken as 1.
+    /// (`docs/DESIGN.md`, "Many cores"). Default 1, in which case the worker is the thread
+    /// that calls `block_on`, as with tokio's `current_thread` runtime. `0` is taken as 1.
     pub fn workers(&mut self, n: usize) -> &mut Builder {
         self.workers = n.max(1);
         self

@@ -1,6 +1,6 @@
 //! Worker threads: with `Builder::workers(n)` for `n > 1`, each worker is a thread running
 //! a complete loop of its own — its own executor, reactor and timers, no work stealing
-//! (DESIGN.md, "Many cores").
+//! (`docs/DESIGN.md`, "Many cores").
 //!
 //! ```text
 //!   build() ─┬─ spawn thread i ──► Worker::new() on that thread (an executor is !Send)
