@@ -807,7 +807,10 @@ fn a_reset_into_the_past_wakes_the_task_parked_on_the_sleep() {
         );
         nap.reset(Instant::now() - Duration::from_millis(1));
         // Woken at once by the reset, with no turn of the reactor needed.
-        assert!(parked.0.load(Ordering::SeqCst), "the parked task was not woken");
+        assert!(
+            parked.0.load(Ordering::SeqCst),
+            "the parked task was not woken"
+        );
         assert!(
             Pin::new(&mut nap)
                 .poll(&mut Context::from_waker(&waker))
