@@ -469,20 +469,24 @@ fn http_hello_answers_a_thousand_pipelining_keep_alive_connections() {
 // Ten thousand connections on one worker
 // ---------------------------------------------------------------------------------------
 
-/// The environment variable that turns [`ten_thousand_echo_clients_in_a_child_process`]
-/// into the client process: the server's address.
+/// The environment variable that turns the ten-thousand test, re-run in a child process,
+/// into its own client side ([`ten_thousand_echo_clients`]): the server's address.
 const CLIENT_ADDR_ENV: &str = "TEMPO_HOSTILE_CLIENT_OF";
 /// Connections in the ten-thousand case.
 const TEN_THOUSAND: usize = 10_000;
 
 /// `echo` on one worker holds 10 000 connections at once and echoes on every one. The
-/// clients run in a child process (this test binary, re-run as
-/// [`ten_thousand_echo_clients_in_a_child_process`]), so the server's 10 000 descriptors
-/// and the clients' are in separate processes, each under its own limit. The child says
-/// `HELD` once every connection has had an answer; we count the server's descriptors then,
-/// and tell it to go on.
+/// clients run in a child process — this test binary, re-running this same test with
+/// [`CLIENT_ADDR_ENV`] set, which makes it [`ten_thousand_echo_clients`] — so the server's
+/// 10 000 descriptors and the clients' are in separate processes, each under its own
+/// limit. The child says `HELD` once every connection has had an answer; we count the
+/// server's descriptors then, and tell it to go on.
 #[test]
 fn echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each() {
+    if let Ok(addr) = std::env::var(CLIENT_ADDR_ENV) {
+        let addr: SocketAddr = addr.parse().expect("a socket address");
+        return ten_thousand_echo_clients(addr);
+    }
     let _exclusive = one_at_a_time();
     let server = Kind::Echo.start(&[
         "--workers",
@@ -496,8 +500,7 @@ fn echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each() {
     let mut client = Command::new(std::env::current_exe().expect("current_exe"))
         .args([
             "--exact",
-            "ten_thousand_echo_clients_in_a_child_process",
-            "--ignored",
+            "echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each",
             "--nocapture",
             "--test-threads",
             "1",
@@ -569,18 +572,12 @@ fn polite_exchange_while_held(server: &Server) {
 }
 
 /// The client side of [`echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each`],
-/// run in a child process. Run directly it does nothing (hence `ignore`): it acts only when
-/// its parent sets `TEMPO_HOSTILE_CLIENT_OF` to the server's address.
+/// which that test runs when it finds itself re-run in a child process with
+/// `TEMPO_HOSTILE_CLIENT_OF` set to the server's address.
 ///
 /// Every connection sends `NNNNN hello\n` and waits for its echo; then (after the parent's
 /// `GO`) all send `NNNNN bye\n` at once, half-close, and must read the whole echo and EOF.
-#[test]
-#[ignore = "the client process of echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each"]
-fn ten_thousand_echo_clients_in_a_child_process() {
-    let Ok(addr) = std::env::var(CLIENT_ADDR_ENV) else {
-        return;
-    };
-    let addr: SocketAddr = addr.parse().expect("a socket address");
+fn ten_thousand_echo_clients(addr: SocketAddr) {
     let hello_len = "00000 hello\n".len();
     let plans = (0..TEN_THOUSAND)
         .map(|i| {

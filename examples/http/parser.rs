@@ -65,9 +65,9 @@
 //! TechEmpower's request (6 headers, 414 bytes)         9 886      2 535
 //! ```
 //!
-//! The same loop is `parse_loop_for_callgrind` in `tests/http_parser.rs`, which says how
-//! to run it; inside that test binary, compiled differently, it counts 1 209 and 2 650
-//! for httparse. About 120 of each figure are the copy of the 1 KiB [`Request`] (its
+//! The same loop is `the_measured_requests_parse_whole_again_and_again` in
+//! `tests/http_parser.rs`, which says how to run it; inside that test binary, compiled
+//! differently, it counts 1 209 and 2 650 for httparse. About 120 of each figure are the copy of the 1 KiB [`Request`] (its
 //! header array) on its way out; a parser that filled the caller's array would save
 //! them, at the price of an API in which the request borrows two things.
 //!
