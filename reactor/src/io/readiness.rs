@@ -1,7 +1,7 @@
 //! Readiness: what the reactor knows about each registered socket, and the contract an I/O
 //! call follows to use it. The data half of `io`: the [`IoTable`] slab, one
 //! [`ScheduledIo`] per source, the readiness bits and their tick. It knows no `Handle`:
-//! [`Registration`](super::Registration) (`io/registration.rs`) is the half that holds one,
+//! `Registration` (`io/registration.rs`) is the half that holds one,
 //! built on this. In the loop, the reactor's turn calls
 //! [`IoTable::dispatch`] for each event `epoll_wait` returns, under the table's lock, and
 //! collects the wakers to wake once it has let go (`sync.rs`).
@@ -12,11 +12,11 @@
 //! them as readiness bits on the socket's registration and wakes whichever task waits on
 //! that direction. The protocol an I/O call follows:
 //!
-//! 1. [`Registration::poll_ready`](super::Registration::poll_ready): is the direction
+//! 1. `Registration::poll_ready`: is the direction
 //!    ready? If not, park the task's waker in that direction's slot and return `Pending`.
 //! 2. Try the syscall.
 //! 3. If it returned `WouldBlock`, the readiness was stale:
-//!    [`Registration::clear_readiness`](super::Registration::clear_readiness) and go back
+//!    `Registration::clear_readiness` and go back
 //!    to 1. A *short* read (fewer bytes than asked for) also means the kernel buffer is now
 //!    empty, so the caller may clear readiness right away and save the extra syscall that
 //!    would only return `WouldBlock`.
@@ -80,7 +80,7 @@ impl Direction {
 }
 
 /// Proof that a direction was ready, at a given tick; pass it back to
-/// [`Registration::clear_readiness`](super::Registration::clear_readiness).
+/// `Registration::clear_readiness`.
 #[derive(Clone, Copy, Debug)]
 pub struct ReadyEvent {
     /// The tick the readiness was observed at.

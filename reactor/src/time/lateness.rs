@@ -1,4 +1,4 @@
-//! Timer lateness: how long after its deadline each [`Sleep`](super::Sleep) actually ran.
+//! Timer lateness: how long after its deadline each `Sleep` actually ran.
 //!
 //! A timer is never early, but it is always a little late: the reactor has to notice the
 //! deadline (epoll counts in milliseconds unless the high-resolution mode is on), the
@@ -17,10 +17,10 @@
 //! with its deadline still ahead, so that the reactor — not the caller — decided when it
 //! ran. `sleep(0)`, `sleep_until(an instant in the past)` and an interval catching up on
 //! missed ticks complete at their first poll and are not timer lateness; neither is a sleep
-//! [`reset`](super::Sleep::reset) into the past.
+//! `reset` into the past.
 //!
 //! **Cost.** Recording is gated by the reactor's diagnostics flag
-//! ([`Handle::set_diagnostics`](crate::Handle::set_diagnostics)): off, a completing `Sleep`
+//! (`Handle::set_diagnostics`): off, a completing `Sleep`
 //! pays one relaxed load of a flag. On, three relaxed atomic read-modify-writes, no lock.
 //!
 //! **Buckets** are powers of two of microseconds: `< 1 µs`, `[1, 2) µs`, `[2, 4) µs`, …,
@@ -96,7 +96,7 @@ fn bucket_of(late: Duration) -> usize {
 }
 
 /// A snapshot of a reactor's timer lateness, from
-/// [`Handle::timer_lateness`](crate::Handle::timer_lateness): how late each timer that
+/// `Handle::timer_lateness`: how late each timer that
 /// had to wait ran, counted in power-of-two buckets of microseconds.
 ///
 /// Its `Display` is one line (`"1200 timers late by p50 ≤ 64 µs, p99 ≤ 1.02 ms, max

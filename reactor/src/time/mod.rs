@@ -13,7 +13,7 @@
 //! compares with `Instant::now()`. The reactor rounds its `epoll_wait` timeout up to whole
 //! milliseconds, so timers are late by at most about a millisecond (plus whatever the loop
 //! is busy with), never early. The optional high-resolution mode (`time/hires.rs`,
-//! [`Reactor::set_timer_resolution`](crate::Reactor::set_timer_resolution)) also arms a
+//! `Reactor::set_timer_resolution`) also arms a
 //! `timerfd` for the nearest deadline, and brings that millisecond down to microseconds.
 //!
 //! **Drop is cancel.** Dropping a `Sleep` removes its timer at once: a dropped timer never

@@ -1,7 +1,7 @@
 //! The timer wheel: armed timers filed by when they are due, so that arming and cancelling
 //! one costs the same whether a hundred or a million are armed.
 //!
-//! In the loop: a [`Sleep`](super::Sleep) arms and cancels its timer here, through its
+//! In the loop: a `Sleep` arms and cancels its timer here, through its
 //! reactor's `Handle`, which keeps the wheel behind a lock; the reactor's turn asks the wheel for the
 //! nearest deadline before `epoll_wait` and expires the due timers after it, collecting
 //! their wakers. The wheel itself is plain data — it knows no `Handle` and wakes no one —
