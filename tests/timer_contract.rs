@@ -16,7 +16,7 @@
 //!    thread for hundreds of milliseconds, so a finer bound would flake);
 //! 2. **drop is cancel** — a dropped timer never wakes anyone, never expires (the
 //!    reactor's own count of expired timers is exact), and is no longer listed by
-//!    `Handle::for_each_waiter`; thousands dropped in random order leave the survivors
+//!    `ReactorHandle::for_each_waiter`; thousands dropped in random order leave the survivors
 //!    firing on time and in deadline order; `Sleep::reset` moves a timer both ways and
 //!    re-arms a fired one; an `Interval` keeps to its grid; equal deadlines fire together;
 //!    a deadline in the past needs no reactor turn at all;
@@ -43,9 +43,9 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use common::with_hang_guard;
-use tempo_reactor::driver::WaitingOn;
+use tempo_reactor::WaitingOn;
 use tempo_reactor::time::{Sleep, interval_at, sleep, sleep_until, timeout, timeout_at};
-use tempo_reactor::{Handle, Reactor};
+use tempo_reactor::{Reactor, ReactorHandle};
 
 fn us(n: u64) -> Duration {
     Duration::from_micros(n)
@@ -181,7 +181,7 @@ async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
 }
 
 /// How many timers `handle`'s reactor lists as armed (`for_each_waiter`).
-fn armed_timers(handle: &Handle) -> Vec<Instant> {
+fn armed_timers(handle: &ReactorHandle) -> Vec<Instant> {
     let mut deadlines = Vec::new();
     handle.for_each_waiter(|_, on| {
         if let WaitingOn::Timer { deadline } = on {
@@ -235,7 +235,7 @@ struct TaskWaker {
     /// The driver's thread, where a wake needs no unpark.
     home: ThreadId,
     /// To interrupt the reactor's wait from elsewhere.
-    reactor: Handle,
+    reactor: ReactorHandle,
 }
 
 impl Wake for TaskWaker {
@@ -289,7 +289,7 @@ impl Driver {
         }
     }
 
-    fn handle(&self) -> Handle {
+    fn handle(&self) -> ReactorHandle {
         self.reactor.handle()
     }
 

@@ -335,7 +335,7 @@ fn reset_from_a_plain_thread(builder: &mut tempo::Builder, from: Duration, to: D
         let nap: SharedSleep = Arc::new(Mutex::new(sleep(from)));
         let (tid_tx, tid_rx) = mpsc::channel::<i32>();
         let (done_tx, done_rx) = mpsc::channel::<Instant>();
-        let reactor = tempo_reactor::Handle::current().expect("the worker's reactor");
+        let reactor = tempo_reactor::ReactorHandle::current().expect("the worker's reactor");
         let resetter = thread::spawn({
             let nap = nap.clone();
             let what = what.clone();

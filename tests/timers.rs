@@ -23,11 +23,11 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use common::{with_hang_guard, yield_until};
-use tempo_reactor::driver::WaitingOn;
+use tempo_reactor::WaitingOn;
 use tempo_reactor::time::{
     LatenessHistogram, interval, interval_at, sleep, sleep_until, timeout, timeout_at,
 };
-use tempo_reactor::{Handle, Reactor};
+use tempo_reactor::{Reactor, ReactorHandle};
 
 fn us(n: u64) -> Duration {
     Duration::from_micros(n)
@@ -87,7 +87,7 @@ impl Driver {
         Driver { reactor }
     }
 
-    fn handle(&self) -> Handle {
+    fn handle(&self) -> ReactorHandle {
         self.reactor.handle()
     }
 
@@ -342,7 +342,7 @@ fn many_concurrent_random_sleeps_all_complete_and_none_early() {
 fn many_concurrent_random_sleeps_in_the_runtime_none_early() {
     with_hang_guard(|| {
         tempo::run(async {
-            let handle = Handle::current().expect("the runtime's reactor");
+            let handle = ReactorHandle::current().expect("the runtime's reactor");
             handle.set_diagnostics(true);
             let tasks: Vec<_> = random_sleeps(500, 0x2545_f491_4f6c_dd1d)
                 .into_iter()
@@ -465,7 +465,7 @@ fn an_interval_catching_up_on_missed_ticks_is_not_lateness() {
 #[test]
 fn the_histogram_is_readable_from_another_thread() {
     fn send_sync<T: Send + Sync>() {}
-    send_sync::<Handle>();
+    send_sync::<ReactorHandle>();
     send_sync::<LatenessHistogram>();
     with_hang_guard(|| {
         let mut driver = Driver::new(None);
@@ -548,14 +548,14 @@ fn high_resolution_mode_wakes_200us_sleeps_well_within_a_millisecond() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Who waits where: `Handle::for_each_waiter`.
+// Who waits where: `ReactorHandle::for_each_waiter`.
 // ---------------------------------------------------------------------------------------
 
 /// What `for_each_waiter` visited, collected.
 type Waiters = Vec<(Waker, WaitingOn)>;
 
 /// Everything parked in the reactor, collected on another thread (as a monitor would).
-fn waiters_from_another_thread(handle: &Handle) -> Waiters {
+fn waiters_from_another_thread(handle: &ReactorHandle) -> Waiters {
     let handle = handle.clone();
     std::thread::spawn(move || {
         let mut all = Vec::new();
@@ -575,7 +575,7 @@ async fn my_waker() -> Waker {
 fn for_each_waiter_finds_a_task_parked_on_a_read_and_one_on_a_sleep() {
     with_hang_guard(|| {
         tempo::run(async {
-            let reactor = Handle::current().expect("the runtime's reactor");
+            let reactor = ReactorHandle::current().expect("the runtime's reactor");
             let listener = tempo::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let mut client = tempo::net::TcpStream::connect(addr).await.unwrap();
@@ -677,7 +677,7 @@ fn for_each_waiter_names_the_exact_waker_and_deadline_by_hand() {
             let pending = poll_once(&mut nap).await;
             assert!(pending.is_pending());
             let me = my_waker().await;
-            let all = waiters_from_another_thread(&Handle::current().unwrap());
+            let all = waiters_from_another_thread(&ReactorHandle::current().unwrap());
             let mine: Vec<_> = all.iter().filter(|(w, _)| w.will_wake(&me)).collect();
             assert_eq!(mine.len(), 1, "{mode}: {all:?}");
             assert_eq!(mine[0].1, WaitingOn::Timer { deadline: due }, "{mode}");

@@ -652,8 +652,8 @@ fn parse_strace(text: &str) -> Option<BTreeMap<String, u64>> {
 /// A function's name, short enough for a line: generic arguments become `<…>`, a
 /// `<Type as Trait>` keeps the last segment of each, and a long path keeps its crate and
 /// its last three segments.
-/// `tokio::runtime::io::scheduled_io::ScheduledIo::poll_readiness` becomes
-/// `tokio::…::scheduled_io::ScheduledIo::poll_readiness`, and
+/// `tokio::runtime::io::scheduled_io::SourceRecord::poll_readiness` becomes
+/// `tokio::…::scheduled_io::SourceRecord::poll_readiness`, and
 /// `<&mio::net::tcp::stream::TcpStream as std::io::Write>::write` becomes
 /// `<&TcpStream as Write>::write`.
 fn short(name: &str) -> String {

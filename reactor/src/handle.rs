@@ -1,19 +1,19 @@
-//! [`Handle`]: what everything outside the reactor's own turn holds to reach it — I/O
+//! [`ReactorHandle`]: what everything outside the reactor's own turn holds to reach it — I/O
 //! objects and timers to register and arm, other threads to wake it, a task dump to list
-//! who is parked where. Also the thread's *current* reactor (`CURRENT`, entered with
-//! [`Enter`]), which new sockets and timers register with.
+//! who is parked where. Also the thread's *current* reactor (`CURRENT_REACTOR`, entered with
+//! [`ReactorGuard`]), which new sockets and timers register with.
 //!
 //! In the crate's reading order this comes after the data structures a handle shares — the
 //! I/O table (`io/readiness.rs`), the timer wheel (`time/wheel.rs`), the lateness recorder
 //! — and before everything that holds a handle: registrations (`io/registration.rs`), the
 //! timer futures (`time/sleep.rs` and the two built on it), signals (`signal.rs`), and the
-//! reactor itself (`driver.rs`), which owns the `mio::Poll` and makes the handles.
+//! reactor itself (`reactor.rs`), which owns the `mio::Poll` and makes the handles.
 //!
 //! # Who is parked, for task dumps
 //!
 //! Every await point of a task ends in one of three places (DESIGN.md): a reactor
 //! registration, a timer, or another task or primitive that holds its waker. The reactor
-//! can name the first two ([`WaitingOn`]). [`Handle::for_each_waiter`] walks them; the
+//! can name the first two ([`WaitingOn`]). [`ReactorHandle::for_each_waiter`] walks them; the
 //! caller then decodes each `Waker` into a task through the executor — the reactor itself
 //! knows no tasks.
 //!
@@ -41,18 +41,18 @@ thread_local! {
     /// The reactor of the worker running on this thread. Set by [`enter`] (which
     /// [`Reactor::enter`](crate::Reactor::enter) calls); the guard it returns puts back the
     /// one before.
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    static CURRENT_REACTOR: RefCell<Option<ReactorHandle>> = const { RefCell::new(None) };
 }
 
 /// A handle to a reactor: cheap to clone, `Send + Sync`.
 #[derive(Clone)]
-pub struct Handle {
+pub struct ReactorHandle {
     /// The reactor's shared state; the reactor holds one more `Arc` of it.
     pub(crate) shared: Arc<Shared>,
 }
 
 /// What the reactor shares with I/O objects, timers and other threads. Built by
-/// `Reactor::new` (`driver.rs`), hence the `pub(crate)` fields; the tables behind a lock are
+/// `Reactor::new` (`reactor.rs`), hence the `pub(crate)` fields; the tables behind a lock are
 /// locked with `sync::lock`, the I/O table before any registration's waiter slot.
 pub(crate) struct Shared {
     /// Registers sources with this reactor's `Poll`. `mio::Registry` is `Sync`.
@@ -65,7 +65,7 @@ pub(crate) struct Shared {
     pub(crate) unpark: mio::Waker,
     /// Set once the reactor is dropped: registrations then fail instead of waiting forever.
     pub(crate) shut_down: AtomicBool,
-    /// Whether to record diagnostics ([`Handle::set_diagnostics`]). Read `Relaxed` on hot
+    /// Whether to record diagnostics ([`ReactorHandle::set_diagnostics`]). Read `Relaxed` on hot
     /// paths: a change need only be seen soon, not in order with anything else.
     pub(crate) diagnostics: AtomicBool,
     /// Timer lateness, recorded by completing `Sleep`s while `diagnostics` is on.
@@ -83,15 +83,15 @@ impl Shared {
     }
 }
 
-impl Handle {
+impl ReactorHandle {
     /// The current thread's reactor, if this thread runs a tempo worker.
-    pub fn try_current() -> Option<Handle> {
-        CURRENT.with(|c| c.borrow().clone())
+    pub fn try_current() -> Option<ReactorHandle> {
+        CURRENT_REACTOR.with(|c| c.borrow().clone())
     }
 
     /// The current thread's reactor, or an error naming the mistake.
-    pub fn current() -> io::Result<Handle> {
-        Handle::try_current().ok_or_else(|| {
+    pub fn current() -> io::Result<ReactorHandle> {
+        ReactorHandle::try_current().ok_or_else(|| {
             io::Error::other(
                 "tempo: no reactor on this thread: create sockets and timers inside a tempo \
                  runtime (tempo::run, Runtime::block_on, or a spawned task)",
@@ -102,7 +102,7 @@ impl Handle {
     /// True if this is the reactor of the worker running on this thread.
     #[inline]
     pub fn is_current(&self) -> bool {
-        CURRENT.with(|c| {
+        CURRENT_REACTOR.with(|c| {
             c.borrow()
                 .as_ref()
                 .is_some_and(|h| Arc::ptr_eq(&h.shared, &self.shared))
@@ -168,9 +168,9 @@ impl Handle {
     }
 }
 
-impl std::fmt::Debug for Handle {
+impl std::fmt::Debug for ReactorHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("reactor::Handle")
+        f.debug_struct("reactor::ReactorHandle")
             .field("shared", &Arc::as_ptr(&self.shared))
             .finish()
     }
@@ -179,24 +179,24 @@ impl std::fmt::Debug for Handle {
 /// Restores the previous current reactor when dropped. Returned by
 /// [`Reactor::enter`](crate::Reactor::enter).
 #[must_use = "the reactor is current only while the guard lives"]
-pub struct Enter {
+pub struct ReactorGuard {
     /// The thread's current reactor before this guard: put back on drop.
-    previous: Option<Handle>,
+    previous: Option<ReactorHandle>,
 }
 
-impl Drop for Enter {
+impl Drop for ReactorGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
+        CURRENT_REACTOR.with(|c| *c.borrow_mut() = previous);
     }
 }
 
 /// Make `handle` the current reactor of this thread until the guard is dropped: the body
-/// of [`Reactor::enter`](crate::Reactor::enter), kept here beside `CURRENT`, which no other
+/// of [`Reactor::enter`](crate::Reactor::enter), kept here beside `CURRENT_REACTOR`, which no other
 /// file touches.
-pub(crate) fn enter(handle: Handle) -> Enter {
-    let previous = CURRENT.with(|c| c.borrow_mut().replace(handle));
-    Enter { previous }
+pub(crate) fn enter(handle: ReactorHandle) -> ReactorGuard {
+    let previous = CURRENT_REACTOR.with(|c| c.borrow_mut().replace(handle));
+    ReactorGuard { previous }
 }
 
 /// Every waker parked in the reactor's registrations and armed timers, cloned out from

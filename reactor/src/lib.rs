@@ -9,7 +9,7 @@
 //!  socket ──register──► mio Poll (epoll / kqueue)
 //!    │                      │  epoll_wait returns events tagged with a Token
 //!    ▼                      ▼
-//!  Registration ◄── Token = slab key ── IoTable (slab of ScheduledIo)
+//!  Registration ◄── Token = slab key ── IoTable (slab of SourceRecord)
 //!    │  readiness bits (read / write, with a tick)       │
 //!    │  read waker slot, write waker slot  ◄── set readiness, take wakers
 //!    ▼                                                   │
@@ -38,15 +38,15 @@
 //!    `io/readiness.rs`, the readiness bits, their tick and the table of registered
 //!    sources, with the readiness contract every I/O call follows at its top;
 //!    `time/hires.rs`, the timerfd of the high-resolution timer mode.
-//! 4. `handle.rs` — [`Handle`], what I/O objects, timers and other threads hold to reach a
+//! 4. `handle.rs` — [`ReactorHandle`], what I/O objects, timers and other threads hold to reach a
 //!    reactor; the thread's current reactor; the waiter listing for task dumps.
-//! 5. What holds a handle: `io/registration.rs` ([`Registration`], [`PollEvented`]);
+//! 5. What holds a handle: `io/registration.rs` ([`Registration`], [`Registered`]);
 //!    `time/sleep.rs`, `time/timeout.rs`, `time/interval.rs` ([`sleep`](time::sleep),
 //!    [`timeout`](time::timeout), [`interval`](time::interval)); and, on Unix, [`signal`]
 //!    — the signal handler, its self-pipe, and the fan-out that wakes every
 //!    [`SignalListener`](signal::SignalListener) of a signal. Its `unsafe` (`sigaction`,
 //!    the handler's `write`) stays inside that file.
-//! 6. `driver.rs` — the [`Reactor`]: the `mio::Poll`, and one [`Reactor::turn`] of the
+//! 6. `reactor.rs` — the [`Reactor`]: the `mio::Poll`, and one [`Reactor::turn`] of the
 //!    wait ([`TurnStats`] says what it did).
 //!
 //! `time/mod.rs` and `io/mod.rs` are tables of contents, like this file.
@@ -73,10 +73,10 @@ mod handle;
 pub mod signal;
 
 // 6. The reactor and its turn.
-pub mod driver;
+pub mod reactor;
 
-pub use driver::{Reactor, TurnStats};
-pub use handle::Handle;
-pub use io::{Direction, PollEvented, ReadyEvent, Registration};
+pub use handle::{ReactorGuard, ReactorHandle};
+pub use io::{Direction, ReadyEvent, Registered, Registration};
+pub use reactor::{Reactor, TurnStats};
 pub use time::LatenessHistogram;
 pub use waiting_on::WaitingOn;

@@ -9,7 +9,7 @@
 //! ```text
 //!  kernel delivers SIGTERM (any thread)
 //!    └─► on_signal: PENDING[SIGTERM] = true; write(pipe, 1 byte)       rules 1–3
-//!  pipe read end ──dup per listener──► PollEvented in the listener's reactor
+//!  pipe read end ──dup per listener──► Registered in the listener's reactor
 //!    └─► epoll says readable ─► the listener's task is woken and polls
 //!  SignalListener::poll_recv
 //!    └─► dispatch: drain the pipe; for each flag swapped from true:
@@ -78,7 +78,7 @@ use mio::Interest;
 use mio::unix::pipe;
 use slab::Slab;
 
-use crate::io::{Direction, PollEvented};
+use crate::io::{Direction, Registered};
 use crate::sync::{lock, wake_all};
 
 /// One slot per signal number, 1 to 64 (Linux's `SIGRTMAX`; macOS stops at 31).
@@ -255,7 +255,7 @@ pub struct SignalListener {
     index: usize,
     /// A duplicate of the pipe's read end in this listener's reactor. Only its readiness is
     /// used; dispatches read through `SelfPipe::receiver`, the same pipe.
-    pipe: PollEvented<pipe::Receiver>,
+    pipe: Registered<pipe::Receiver>,
     /// This listener's key in its slot's `waiters`.
     key: usize,
     /// The slot's generation when this listener last delivered (or was created).
@@ -274,7 +274,7 @@ impl SignalListener {
         let self_pipe = self_pipe()?;
         // Register first: outside a runtime this fails before any handler is installed.
         let dup = pipe::Receiver::from(self_pipe.receiver.as_fd().try_clone_to_owned()?);
-        let pipe = PollEvented::with_interest(dup, Interest::READABLE)?;
+        let pipe = Registered::with_interest(dup, Interest::READABLE)?;
         install(index)?;
         // Signals already raised belong to the listeners that existed then: hand them out
         // now, so the generation read below is after them.

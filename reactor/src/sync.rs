@@ -1,7 +1,7 @@
 //! The reactor's lock discipline: how it takes its locks, and how it wakes once it has let
 //! them go. The bottom of the crate's reading order; it knows nothing of the rest.
 //!
-//! Every turn of the loop ends the same way (`driver.rs`, step 5): the wakers collected
+//! Every turn of the loop ends the same way (`reactor.rs`, step 5): the wakers collected
 //! under the I/O table's and the timer wheel's locks are woken by [`wake_all`] after the
 //! locks are released. The signal fan-out (`signal.rs`) does the same with its waiter
 //! lists. Two rules follow, one per function here:

@@ -6,8 +6,8 @@
 //! meet a name from a file not yet read. That order exists exactly when the imports between
 //! files have no cycle, and an import cycle is easy to add without noticing — a helper in a
 //! lower file that reaches up for one type. This test fails when one appears, and names it:
-//! if `sync.rs` said `use crate::driver::Reactor;`, it would print
-//! `driver.rs → handle.rs → io/readiness.rs → sync.rs → driver.rs`.
+//! if `sync.rs` said `use crate::reactor::Reactor;`, it would print
+//! `reactor.rs → handle.rs → io/readiness.rs → sync.rs → reactor.rs`.
 //!
 //! # How the imports are found
 //!

@@ -5,12 +5,12 @@
 //!   [`ReadyEvent`], and the reactor's table of registered sources, which the turn fills
 //!   from `epoll_wait`'s events. The readiness contract every I/O call follows — ready? →
 //!   syscall → `WouldBlock` clears readiness and waits again — is written once at its top.
-//! - `io/registration.rs` — the objects that hold a reactor's `Handle`: [`Registration`],
-//!   a source's readiness and its two waker slots, and [`PollEvented`], the socket and its
+//! - `io/registration.rs` — the objects that hold a reactor's `ReactorHandle`: [`Registration`],
+//!   a source's readiness and its two waker slots, and [`Registered`], the socket and its
 //!   registration together, deregistered on drop.
 
 pub(crate) mod readiness;
 mod registration;
 
 pub use readiness::{Direction, ReadyEvent};
-pub use registration::{PollEvented, Registration};
+pub use registration::{Registered, Registration};

@@ -1,6 +1,6 @@
 //! Readiness: what the reactor knows about each registered socket, and the contract an I/O
 //! call follows to use it. The data half of `io`: the [`IoTable`] slab, one
-//! [`ScheduledIo`] per source, the readiness bits and their tick. It knows no `Handle`:
+//! [`SourceRecord`] per source, the readiness bits and their tick. It knows no `ReactorHandle`:
 //! `Registration` (`io/registration.rs`) is the half that holds one,
 //! built on this. In the loop, the reactor's turn calls
 //! [`IoTable::dispatch`] for each event `epoll_wait` returns, under the table's lock, and
@@ -101,7 +101,7 @@ impl ReadyEvent {
 /// The reactor's record of one registered source: its readiness and its waiters, shared
 /// (an `Arc`) between the [`IoTable`] and the source's `Registration`. The name is tokio's,
 /// for the same thing: the I/O whose readiness the reactor *schedules* tasks on.
-pub(crate) struct ScheduledIo {
+pub(crate) struct SourceRecord {
     /// The token the source is registered under (key and generation).
     pub(super) token: Token,
     /// Readiness bits and tick; written by the reactor, cleared by I/O calls.
@@ -142,7 +142,7 @@ impl Waiters {
     }
 }
 
-impl ScheduledIo {
+impl SourceRecord {
     #[inline]
     pub(super) fn waker_slot(&self, direction: Direction) -> &Mutex<Waiters> {
         match direction {
@@ -206,7 +206,7 @@ pub(super) const KEY_BITS: u32 = 32;
 /// Every registered source of one reactor, keyed by the low bits of its token.
 pub(crate) struct IoTable {
     /// The registrations. The key is the token's low `KEY_BITS` bits.
-    pub(super) slab: Slab<Arc<ScheduledIo>>,
+    pub(super) slab: Slab<Arc<SourceRecord>>,
     /// Bumped on every registration; the token's high bits.
     pub(super) generation: usize,
 }

@@ -1,9 +1,9 @@
-//! [`Registration`] and [`PollEvented`]: a socket's registration with a reactor, and the
+//! [`Registration`] and [`Registered`]: a socket's registration with a reactor, and the
 //! socket and its registration together — the objects the runtime's `TcpStream`,
-//! `TcpListener` and `UdpSocket` are made of. The half of `io` that holds a [`Handle`]: it
+//! `TcpListener` and `UdpSocket` are made of. The half of `io` that holds a [`ReactorHandle`]: it
 //! registers a source with the handle's `mio::Registry`, files its readiness record in the
 //! handle's I/O table, and follows the readiness contract written at the top of
-//! `io/readiness.rs` (steps 1–3) on every call. The reactor's turn (`driver.rs`) is the
+//! `io/readiness.rs` (steps 1–3) on every call. The reactor's turn (`reactor.rs`) is the
 //! other side of that contract.
 
 use std::io;
@@ -15,28 +15,32 @@ use mio::event::Source;
 use mio::{Interest, Token};
 
 use super::readiness::{
-    BITS_MASK, Direction, KEY_BITS, ReadyEvent, ScheduledIo, TICK_SHIFT, Waiters,
+    BITS_MASK, Direction, KEY_BITS, ReadyEvent, SourceRecord, TICK_SHIFT, Waiters,
 };
-use crate::handle::Handle;
+use crate::handle::ReactorHandle;
 use crate::sync::lock;
 
 /// A source's registration with a reactor: its readiness and its two waker slots.
 ///
 /// Dropping the registration removes it from the reactor's table. It does not deregister
-/// the source from epoll — that needs the source itself; see [`PollEvented`], which does
+/// the source from epoll — that needs the source itself; see [`Registered`], which does
 /// both.
 pub struct Registration {
     /// The reactor the source is registered with.
-    handle: Handle,
+    handle: ReactorHandle,
     /// Shared with the reactor's table.
-    io: Arc<ScheduledIo>,
+    io: Arc<SourceRecord>,
 }
 
 impl Registration {
     /// Register `source` with `handle`'s reactor for the given interest, edge-triggered.
-    pub fn new(source: &mut impl Source, interest: Interest, handle: &Handle) -> io::Result<Self> {
+    pub fn new(
+        source: &mut impl Source,
+        interest: Interest,
+        handle: &ReactorHandle,
+    ) -> io::Result<Self> {
         if handle.is_shut_down() {
-            return Err(Handle::shut_down_error());
+            return Err(ReactorHandle::shut_down_error());
         }
         let mut table = lock(&handle.shared.ios);
         table.generation =
@@ -47,7 +51,7 @@ impl Registration {
         // leaves the tokens with it set to the reactor itself: `usize::MAX` unparks,
         // `usize::MAX - 1` is the high-resolution timerfd.
         let token = Token(entry.key() | (generation << KEY_BITS));
-        let io = Arc::new(ScheduledIo {
+        let io = Arc::new(SourceRecord {
             token,
             readiness: AtomicUsize::new(0),
             read_waiters: Mutex::new(Waiters::default()),
@@ -74,7 +78,7 @@ impl Registration {
             return Poll::Ready(Ok(ev));
         }
         if self.handle.is_shut_down() {
-            return Poll::Ready(Err(Handle::shut_down_error()));
+            return Poll::Ready(Err(ReactorHandle::shut_down_error()));
         }
         lock(self.io.waker_slot(direction)).register(cx.waker());
         // An event may have landed between the first check and parking the waker; the
@@ -124,7 +128,7 @@ impl Registration {
     }
 
     /// The reactor this source is registered with.
-    pub fn handle(&self) -> &Handle {
+    pub fn handle(&self) -> &ReactorHandle {
         &self.handle
     }
 }
@@ -148,14 +152,14 @@ impl Drop for Registration {
 ///
 /// The name is tokio's, from mio's old name for a source, `Evented`: an evented source
 /// registered with a `Poll`.
-pub struct PollEvented<S: Source> {
+pub struct Registered<S: Source> {
     /// The non-blocking socket.
     source: S,
     /// Its registration.
     registration: Registration,
 }
 
-impl<S: Source> PollEvented<S> {
+impl<S: Source> Registered<S> {
     /// Register `source` for reads and writes with the current thread's reactor. Fails
     /// outside a tempo runtime.
     pub fn new(source: S) -> io::Result<Self> {
@@ -164,9 +168,9 @@ impl<S: Source> PollEvented<S> {
 
     /// Register `source` for the given interest with the current thread's reactor.
     pub fn with_interest(mut source: S, interest: Interest) -> io::Result<Self> {
-        let handle = Handle::current()?;
+        let handle = ReactorHandle::current()?;
         let registration = Registration::new(&mut source, interest, &handle)?;
-        Ok(PollEvented {
+        Ok(Registered {
             source,
             registration,
         })
@@ -194,7 +198,7 @@ impl<S: Source> PollEvented<S> {
     }
 }
 
-impl<S: Source> Drop for PollEvented<S> {
+impl<S: Source> Drop for Registered<S> {
     fn drop(&mut self) {
         // Fails only if the reactor is gone, and then there is nothing to undo.
         let _ = self
@@ -206,9 +210,9 @@ impl<S: Source> Drop for PollEvented<S> {
     }
 }
 
-impl<S: Source + std::fmt::Debug> std::fmt::Debug for PollEvented<S> {
+impl<S: Source + std::fmt::Debug> std::fmt::Debug for Registered<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PollEvented")
+        f.debug_struct("Registered")
             .field("source", &self.source)
             .finish()
     }

@@ -9,7 +9,7 @@
 //! ```text
 //!  Sleep::poll ── Ready, late by d ──► Recorder::record(d)   (worker thread, Relaxed adds)
 //!                                             │ 22 AtomicU64 buckets, sum, max
-//!  Handle::timer_lateness() ◄── snapshot ─────┘              (any thread, any time)
+//!  ReactorHandle::timer_lateness() ◄── snapshot ─────┘              (any thread, any time)
 //!        └─► LatenessHistogram: counts, p50 / p99 estimates, Display for `stats`
 //! ```
 //!
@@ -20,7 +20,7 @@
 //! `reset` into the past.
 //!
 //! **Cost.** Recording is gated by the reactor's diagnostics flag
-//! (`Handle::set_diagnostics`): off, a completing `Sleep`
+//! (`ReactorHandle::set_diagnostics`): off, a completing `Sleep`
 //! pays one relaxed load of a flag. On, three relaxed atomic read-modify-writes, no lock.
 //!
 //! **Buckets** are powers of two of microseconds: `< 1 µs`, `[1, 2) µs`, `[2, 4) µs`, …,
@@ -96,7 +96,7 @@ fn bucket_of(late: Duration) -> usize {
 }
 
 /// A snapshot of a reactor's timer lateness, from
-/// `Handle::timer_lateness`: how late each timer that
+/// `ReactorHandle::timer_lateness`: how late each timer that
 /// had to wait ran, counted in power-of-two buckets of microseconds.
 ///
 /// Its `Display` is one line (`"1200 timers late by p50 ≤ 64 µs, p99 ≤ 1.02 ms, max

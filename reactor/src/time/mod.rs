@@ -24,7 +24,7 @@
 //!
 //! The files, in the crate's reading order (see the crate doc): `lateness.rs` (knows
 //! nothing else of the crate); `wheel.rs` and `hires.rs`, the data a reactor keeps, which
-//! know no `Handle`; then, after `handle.rs`, the futures that hold one — `sleep.rs`, and
+//! know no `ReactorHandle`; then, after `handle.rs`, the futures that hold one — `sleep.rs`, and
 //! `timeout.rs` and `interval.rs` built on it.
 
 pub(crate) mod lateness;

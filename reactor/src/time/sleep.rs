@@ -1,7 +1,7 @@
 //! [`Sleep`]: a future that completes at a deadline — the one timer future; `timeout` and
 //! `interval` are built on it.
 //!
-//! In the loop: at its first poll a `Sleep` takes the thread's current [`Handle`] and arms
+//! In the loop: at its first poll a `Sleep` takes the thread's current [`ReactorHandle`] and arms
 //! a timer in that reactor's wheel (`time/wheel.rs`) with the task's waker; the reactor's
 //! turn sleeps in `epoll_wait` until the nearest deadline, fires the timer and wakes the
 //! task; the next poll finds the timer fired and completes, recording its lateness
@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::handle::Handle;
+use crate::handle::ReactorHandle;
 use crate::sync::lock;
 use crate::time::wheel::Reset;
 
@@ -60,7 +60,7 @@ pub struct Sleep {
     deadline: Instant,
     /// The armed timer: its reactor and key. `None` until first polled, and after
     /// completing.
-    timer: Option<(Handle, usize)>,
+    timer: Option<(ReactorHandle, usize)>,
     /// True while the task waits on the timer for a deadline still ahead: set when `poll`
     /// returns `Pending`, cleared by a `reset` into the past and on completion. A
     /// completion counts as timer lateness only if it is set (see `time/lateness.rs`).
@@ -151,7 +151,7 @@ impl Sleep {
                 timers.set_waker(*key, cx.waker());
             }
             None => {
-                let handle = Handle::try_current().unwrap_or_else(|| {
+                let handle = ReactorHandle::try_current().unwrap_or_else(|| {
                     panic!(
                         "{what} polled outside a tempo runtime: await it inside tempo::run, \
                          Runtime::block_on or a task they run"

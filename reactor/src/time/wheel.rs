@@ -2,9 +2,9 @@
 //! one costs the same whether a hundred or a million are armed.
 //!
 //! In the loop: a `Sleep` arms and cancels its timer here, through its
-//! reactor's `Handle`, which keeps the wheel behind a lock; the reactor's turn asks the wheel for the
+//! reactor's `ReactorHandle`, which keeps the wheel behind a lock; the reactor's turn asks the wheel for the
 //! nearest deadline before `epoll_wait` and expires the due timers after it, collecting
-//! their wakers. The wheel itself is plain data — it knows no `Handle` and wakes no one —
+//! their wakers. The wheel itself is plain data — it knows no `ReactorHandle` and wakes no one —
 //! and says what its waiters wait on in the words of a task dump ([`WaitingOn`]).
 //!
 //! # Why a wheel

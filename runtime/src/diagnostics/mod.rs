@@ -60,7 +60,7 @@ pub(crate) struct WorkerDiag {
     /// The loop's counters.
     pub(crate) loop_stats: Arc<LoopStats>,
     /// The worker's reactor: what tasks wait on, and timer lateness.
-    pub(crate) reactor: tempo_reactor::Handle,
+    pub(crate) reactor: tempo_reactor::ReactorHandle,
 }
 
 /// A runtime's diagnostics: every worker's tables, readable from any thread.

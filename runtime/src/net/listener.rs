@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 use mio::Interest;
 use socket2::{Domain, Protocol, Socket, Type};
 use tempo_executor::coop;
-use tempo_reactor::{Direction, PollEvented};
+use tempo_reactor::{Direction, Registered};
 
 use super::{TcpStream, each_addr};
 
@@ -31,7 +31,7 @@ use super::{TcpStream, each_addr};
 /// to one of them.
 pub struct TcpListener {
     /// The listening socket, registered for reads (a pending connection reads as readable).
-    io: PollEvented<mio::net::TcpListener>,
+    io: Registered<mio::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -115,7 +115,7 @@ impl TcpListener {
     /// Adopt a bound, listening std listener (switching it to non-blocking mode).
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
-        let io = PollEvented::with_interest(
+        let io = Registered::with_interest(
             mio::net::TcpListener::from_std(listener),
             Interest::READABLE,
         )?;

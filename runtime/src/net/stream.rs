@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use tempo_executor::coop;
-use tempo_reactor::{Direction, PollEvented};
+use tempo_reactor::{Direction, Registered};
 
 use super::resolve;
 use super::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -22,7 +22,7 @@ use super::tcp::{OwnedReadHalf, OwnedWriteHalf};
 /// ecosystem's adapters work on it.
 pub struct TcpStream {
     /// The socket, registered for reads and writes.
-    io: PollEvented<mio::net::TcpStream>,
+    io: Registered<mio::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -67,7 +67,7 @@ impl TcpStream {
 
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: PollEvented::new(stream)?,
+            io: Registered::new(stream)?,
         })
     }
 

@@ -7,7 +7,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll, ready};
 
 use tempo_executor::coop;
-use tempo_reactor::{Direction, PollEvented};
+use tempo_reactor::{Direction, Registered};
 
 use super::{each_addr, resolve};
 
@@ -15,7 +15,7 @@ use super::{each_addr, resolve};
 /// several tasks (each waiting task is woken when the socket becomes ready).
 pub struct UdpSocket {
     /// The socket, registered for reads and writes.
-    io: PollEvented<mio::net::UdpSocket>,
+    io: Registered<mio::net::UdpSocket>,
 }
 
 impl UdpSocket {
@@ -23,7 +23,7 @@ impl UdpSocket {
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         each_addr(addr, |addr| {
             Ok(UdpSocket {
-                io: PollEvented::new(mio::net::UdpSocket::bind(addr)?)?,
+                io: Registered::new(mio::net::UdpSocket::bind(addr)?)?,
             })
         })
     }
@@ -32,7 +32,7 @@ impl UdpSocket {
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         socket.set_nonblocking(true)?;
         Ok(UdpSocket {
-            io: PollEvented::new(mio::net::UdpSocket::from_std(socket))?,
+            io: Registered::new(mio::net::UdpSocket::from_std(socket))?,
         })
     }
 

@@ -5,18 +5,16 @@
 //! The worker thread owns the `Reactor` and calls [`Reactor::turn`] whenever it has no
 //! task to run (or has run enough of them; see the runtime's loop). Everything other
 //! threads or I/O objects need — registering a socket, arming a timer, waking the worker
-//! up — goes through a cloneable [`Handle`] (`handle.rs`), which the reactor makes and
+//! up — goes through a cloneable [`ReactorHandle`] (`handle.rs`), which the reactor makes and
 //! which knows nothing of the reactor: no other file of the crate uses this one.
 //!
 //! Two optional services sit here too. The high-resolution timer mode
 //! ([`Reactor::set_timer_resolution`]) ends a turn's wait at a timer's deadline to the
 //! microsecond instead of the millisecond (see `time/hires.rs`). The diagnostics switch
-//! ([`Handle::set_diagnostics`]) makes the reactor keep a histogram of timer lateness; and
-//! [`Handle::for_each_waiter`] lists who is parked where, for task dumps (see `handle.rs`).
+//! ([`ReactorHandle::set_diagnostics`]) makes the reactor keep a histogram of timer lateness; and
+//! [`ReactorHandle::for_each_waiter`] lists who is parked where, for task dumps (see `handle.rs`).
 //!
-//! [`Handle`] and [`Enter`] (`handle.rs`) and [`WaitingOn`] (`waiting_on.rs`) come
-//! earlier in the reading order; they are re-exported here, where the runtime has always
-//! found them.
+//! [`ReactorHandle`] and [`ReactorGuard`] (`handle.rs`) come earlier in the reading order.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,8 +31,7 @@ use crate::time::hires::{self, HiRes};
 use crate::time::lateness;
 use crate::time::wheel::TimerWheel;
 
-pub use crate::handle::{Enter, Handle};
-pub use crate::waiting_on::WaitingOn;
+use crate::handle::{ReactorGuard, ReactorHandle};
 
 /// The token of the `mio::Waker` that other threads use to interrupt `epoll_wait`. I/O
 /// tokens never reach it (see [`IoTable`]); nor does the timerfd's, [`hires::TIMER`].
@@ -135,21 +132,21 @@ impl Reactor {
         self.hires.is_some()
     }
 
-    /// Switch diagnostics on or off; the same as [`Handle::set_diagnostics`].
+    /// Switch diagnostics on or off; the same as [`ReactorHandle::set_diagnostics`].
     pub fn set_diagnostics(&self, on: bool) {
         self.handle().set_diagnostics(on);
     }
 
     /// A handle to this reactor.
-    pub fn handle(&self) -> Handle {
-        Handle {
+    pub fn handle(&self) -> ReactorHandle {
+        ReactorHandle {
             shared: self.shared.clone(),
         }
     }
 
     /// Make this the current reactor of this thread — the one new sockets and timers
     /// register with — until the guard is dropped.
-    pub fn enter(&self) -> Enter {
+    pub fn enter(&self) -> ReactorGuard {
         handle::enter(self.handle())
     }
 
