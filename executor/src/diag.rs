@@ -12,8 +12,11 @@
 //!   finish ─► moved to the `finished` ring with its outcome (and what cancelled it)
 //! ```
 //!
-//! **Off by default, and then free.** A worker without diagnostics keeps no table: its
-//! executor checks one `Option` per spawn, poll and wake, and reads no clock. With them on,
+//! The table is a [`TaskObserver`]: the executor announces each step of a task's life
+//! through that one seam (`observe.rs`) and knows nothing of what is recorded here.
+//!
+//! **Off by default, and then free.** A worker without diagnostics has no observer: its
+//! executor tests one empty slot per spawn, poll and wake, and reads no clock. With them on,
 //! each of those takes this table's mutex for a few field updates — uncontended, since only
 //! the worker writes and the readers (a dump, the watchdog, the monitor) come rarely.
 //!
@@ -27,30 +30,12 @@ use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::observe::{SpawnMeta, TaskEvent, TaskObserver};
 use crate::task::TaskId;
+use crate::task::outcome::{CancelCause, Outcome};
 
 /// How many finished tasks the ring remembers.
 pub const FINISHED_RING: usize = 64;
-
-/// Where and how a task was spawned, recorded if diagnostics are on.
-#[derive(Clone, Debug)]
-pub struct SpawnMeta {
-    /// The name given with `task::Builder::name`, if any.
-    pub name: Option<Arc<str>>,
-    /// The `#[track_caller]` location of the spawn.
-    pub location: &'static Location<'static>,
-}
-
-impl SpawnMeta {
-    /// An unnamed task spawned at the caller's location.
-    #[track_caller]
-    pub fn here() -> SpawnMeta {
-        SpawnMeta {
-            name: None,
-            location: Location::caller(),
-        }
-    }
-}
 
 /// What a live task is doing, as a dump shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,60 +46,6 @@ pub enum TaskState {
     Scheduled,
     /// Being polled right now.
     Running,
-}
-
-/// Why a task was cancelled.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CancelCause {
-    /// `JoinHandle::abort` or `AbortHandle::abort`, called here.
-    Abort {
-        /// The call site.
-        at: &'static Location<'static>,
-    },
-    /// Cancelled by the runtime's machinery on the user's behalf, for this reason — a
-    /// TaskGroup cancelling the siblings of a failed task, a JoinSet being dropped, a
-    /// timeout or a lost `select!` dropping an abort-on-drop handle.
-    Because {
-        /// Why, in a few words.
-        reason: &'static str,
-        /// Where the code that cancelled it was called.
-        at: &'static Location<'static>,
-    },
-    /// The runtime shut down with the task still running.
-    Shutdown,
-}
-
-impl fmt::Display for CancelCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CancelCause::Abort { at } => write!(f, "abort() at {at}"),
-            CancelCause::Because { reason, at } => write!(f, "{reason} (at {at})"),
-            CancelCause::Shutdown => f.write_str("runtime shutdown"),
-        }
-    }
-}
-
-/// How a task ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// It returned its output.
-    Completed,
-    /// It panicked, with this message if the payload was a string.
-    Panicked(Option<String>),
-    /// It was cancelled, for this reason if known.
-    Cancelled(Option<CancelCause>),
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Completed => f.write_str("completed"),
-            Outcome::Panicked(Some(m)) => write!(f, "panicked: {m}"),
-            Outcome::Panicked(None) => f.write_str("panicked"),
-            Outcome::Cancelled(Some(c)) => write!(f, "cancelled by {c}"),
-            Outcome::Cancelled(None) => f.write_str("cancelled"),
-        }
-    }
 }
 
 /// One live task, as the table records it.
@@ -240,11 +171,11 @@ impl Diagnostics {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn on_spawn(&self, id: TaskId, meta: SpawnMeta) {
+    fn on_spawn(&self, id: TaskId, meta: &SpawnMeta) {
         let info = TaskInfo {
             id,
             worker: self.worker,
-            name: meta.name,
+            name: meta.name.clone(),
             location: meta.location,
             state: TaskState::Scheduled,
             polls: 0,
@@ -261,7 +192,7 @@ impl Diagnostics {
         inner.counters.spawned += 1;
     }
 
-    pub(crate) fn on_schedule(&self, id: TaskId) {
+    fn on_schedule(&self, id: TaskId) {
         let mut inner = self.lock();
         inner.counters.wakes += 1;
         if let Some(info) = task_mut(&mut inner, id) {
@@ -269,15 +200,15 @@ impl Diagnostics {
         }
     }
 
-    pub(crate) fn on_cancel_requested(&self, id: TaskId, cause: CancelCause) {
+    fn on_cancel_requested(&self, id: TaskId, cause: &CancelCause) {
         let mut inner = self.lock();
         if let Some(info) = task_mut(&mut inner, id) {
-            info.cancel_cause.get_or_insert(cause);
+            info.cancel_cause.get_or_insert_with(|| cause.clone());
         }
     }
 
-    /// A poll begins; returns the clock reading to hand to `on_poll_end`.
-    pub(crate) fn on_poll_start(&self, id: TaskId) -> Instant {
+    /// A poll begins: note it, and when, for the watchdog and for `on_poll_end`.
+    fn on_poll_start(&self, id: TaskId) {
         let started = Instant::now();
         let mut inner = self.lock();
         inner.counters.polls += 1;
@@ -290,16 +221,17 @@ impl Diagnostics {
             None => 0,
         };
         inner.current = Some((id.slot, started, poll, false));
-        started
     }
 
     /// A poll ended. Logs it if it was slow (after releasing the lock).
-    pub(crate) fn on_poll_end(&self, id: TaskId, started: Instant, requeued: bool) {
-        let elapsed = started.elapsed();
-        let slow = self.slow_poll.is_some_and(|t| elapsed > t);
+    fn on_poll_end(&self, id: TaskId, requeued: bool) {
         let report = {
             let mut inner = self.lock();
-            inner.current = None;
+            let Some((_, started, _, _)) = inner.current.take() else {
+                return;
+            };
+            let elapsed = started.elapsed();
+            let slow = self.slow_poll.is_some_and(|t| elapsed > t);
             if slow {
                 inner.counters.slow_polls += 1;
             }
@@ -311,12 +243,12 @@ impl Diagnostics {
                     } else {
                         TaskState::Idle
                     };
-                    slow.then(|| (info.label(), info.polls))
+                    slow.then(|| (info.label(), info.polls, elapsed))
                 }
-                None => slow.then(|| (format!("task {id}"), 0)),
+                None => slow.then(|| (format!("task {id}"), 0, elapsed)),
             }
         };
-        if let Some((label, poll)) = report {
+        if let Some((label, poll, elapsed)) = report {
             log::warn!(
                 "tempo: slow poll: task {id} {label} ran for {elapsed:?} in its poll #{poll} on \
                  worker {worker}, blocking every other task on that worker; move blocking work \
@@ -327,7 +259,7 @@ impl Diagnostics {
     }
 
     /// A task finished: move it to the ring.
-    pub(crate) fn on_finish(&self, id: TaskId, outcome: Outcome) {
+    fn on_finish(&self, id: TaskId, outcome: &Outcome) {
         let mut inner = self.lock();
         let Some(mut info) = inner.tasks.get_mut(id.slot as usize).and_then(Option::take) else {
             return;
@@ -338,7 +270,7 @@ impl Diagnostics {
         info.state = TaskState::Idle;
         let outcome = match outcome {
             Outcome::Cancelled(None) => Outcome::Cancelled(info.cancel_cause.clone()),
-            other => other,
+            other => other.clone(),
         };
         match outcome {
             Outcome::Completed => inner.counters.completed += 1,
@@ -403,6 +335,21 @@ impl Diagnostics {
             poll,
             running_for,
         })
+    }
+}
+
+/// The diagnostics table is one observer of the executor's tasks (`observe.rs`): each event
+/// updates the table.
+impl TaskObserver for Diagnostics {
+    fn on_event(&self, task: TaskId, event: TaskEvent<'_>) {
+        match event {
+            TaskEvent::Spawned(meta) => self.on_spawn(task, meta),
+            TaskEvent::Scheduled => self.on_schedule(task),
+            TaskEvent::CancelRequested(cause) => self.on_cancel_requested(task, cause),
+            TaskEvent::PollStarted => self.on_poll_start(task),
+            TaskEvent::PollEnded { requeued } => self.on_poll_end(task, requeued),
+            TaskEvent::Finished(outcome) => self.on_finish(task, outcome),
+        }
     }
 }
 

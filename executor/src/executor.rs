@@ -1,195 +1,112 @@
-//! One worker's executor: the task slab, the run queue, and the wake paths.
+//! One worker's executor: the task slab, the run queue, and the wakes that fill it.
 //!
 //! asyncio's loop keeps a deque of ready callbacks (`_ready`) and runs them in
 //! `_run_once`. tempo's [`Executor`] keeps a deque of ready *tasks* and polls them in
 //! [`Executor::run_ready`]. A task gets back on the deque when its waker is woken:
 //!
-//! - on this worker's thread, `wake` finds the worker through a thread-local and pushes
-//!   the task directly: no lock, no atomic read-modify-write, no allocation;
-//! - from any other thread, the wake goes through the worker's channel (see
-//!   [`registry`]) and is applied by [`Executor::drain_remote`].
+//! - on this worker's thread, the waker's `wake` (the `VTABLE` below) finds the worker
+//!   through the thread-local `CURRENT_EXECUTOR` and pushes the task directly: no lock,
+//!   no atomic read-modify-write, no allocation;
+//! - from any other thread, the wake goes through the worker's channel (`registry.rs`) and
+//!   is applied by [`Executor::drain_remote`].
 //!
 //! The executor does not decide when to sleep: the runtime's loop calls `run_ready`, then
-//! `drain_remote`, then lets the reactor wait for I/O, over and over.
+//! `drain_remote`, then lets the reactor wait for I/O, over and over. Spawning — building a
+//! task and handing out its `JoinHandle` — is `spawn.rs`, above this file; this file only
+//! files a built task in the slab and schedules it.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Waker};
-use std::time::Duration;
+use std::task::{Context, RawWaker, RawWakerVTable, Waker};
 
 use crossbeam_channel::Receiver;
 use slab::Slab;
 
 use crate::coop;
-use crate::diag::{CancelCause, Diagnostics, Outcome, SpawnMeta};
-use crate::join::JoinHandle;
+use crate::observe::{SpawnMeta, TaskEvent, TaskObserver};
 use crate::registry::{self, Message, Remote, Unbound};
 use crate::task::TaskId;
 use crate::task::raw::{RawTask, RunState};
-use crate::waker::{MAIN_SLOT, MAX_TASKS, WakeRef};
+use crate::wake_ref::{MAIN_SLOT, MAX_TASKS, WakeRef};
 
 thread_local! {
-    /// The worker running on this thread, if any. Set by [`Executor::enter`]. A strong
-    /// reference, not a pointer: safe code may `mem::forget` an `Enter` guard and drop the
-    /// executor, and this must not dangle then. A worker found here after its executor was
-    /// dropped is marked `dropped`, and is treated as absent.
-    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
-}
-
-/// A worker's executor state. Owned by one thread: every field is touched only there.
-pub(crate) struct Local {
-    /// This worker's index in the registry; the `worker` part of its wakers.
-    index: usize,
-    /// Every live task. The key is the task's slot.
-    tasks: RefCell<Slab<RawTask>>,
-    /// Tasks ready to be polled, in wake order. Each at most once (rule 7 in `task`).
-    queue: RefCell<VecDeque<RawTask>>,
-    /// The generation the next spawned task gets.
-    next_generation: Cell<u32>,
-    /// The `block_on` future was woken.
-    main_woken: Cell<bool>,
-    /// Shutting down: new tasks are cancelled at once.
-    closed: Cell<bool>,
-    /// The executor is gone; only a forgotten `Enter` guard can still reach this `Local`.
-    dropped: Cell<bool>,
-    /// The task being polled right now, and its pointer (live: it is running).
-    current_task: Cell<Option<(TaskId, RawTask)>>,
-    /// The half of the worker other threads use.
-    remote: Arc<Remote>,
-    /// Wakes and spawns from other threads.
-    rx: Receiver<Message>,
-    /// The diagnostics table, if the runtime turned diagnostics on. Checked once per spawn,
-    /// poll and wake; when unset, nothing else is recorded.
-    diag: OnceCell<Arc<Diagnostics>>,
-    /// The number of live tasks, published for other threads (`Runtime::live_tasks` of a
-    /// multi-worker runtime). Only this thread writes it: a store, no read-modify-write.
-    live: Arc<AtomicUsize>,
+    /// The executor running on this thread, if any. Set by `OwnedExecutor::enter` (`owner.rs`). A
+    /// strong reference, not a pointer: safe code may `mem::forget` an `ExecutorGuard` and
+    /// drop the executor, and this must not dangle then. An executor found here after its
+    /// owner dropped it is marked `dropped`, and is treated as absent.
+    pub(crate) static CURRENT_EXECUTOR: RefCell<Option<Rc<Executor>>> = const { RefCell::new(None) };
 }
 
 /// The executor of one worker: a slab of tasks and the queue of those ready to run.
 ///
-/// It is `!Send`: the tasks it holds may be `!Send` (see [`spawn_local`]), so it stays on
-/// the thread that created it. Other threads reach it through a [`Spawner`] or a waker.
+/// It is `!Send`: the tasks it holds may be `!Send` (see [`spawn_local`](crate::spawn_local)),
+/// so it stays on the thread that created it. Other threads reach it through a
+/// [`Spawner`](crate::Spawner) or a waker. It is created, entered and shut down through its
+/// `OwnedExecutor` (`owner.rs`); every field is touched only on its own thread.
 pub struct Executor {
-    /// Shared with `CURRENT` while entered.
-    local: Rc<Local>,
-}
-
-/// Restores the previous current worker when dropped. Returned by [`Executor::enter`].
-#[must_use = "the executor is current only while the guard lives"]
-pub struct Enter<'a> {
-    previous: Option<Rc<Local>>,
-    _executor: &'a Executor,
-}
-
-impl Drop for Enter<'_> {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // `try_with`: an executor may be dropped from a thread-local destructor, after
-        // CURRENT's own; there is nothing left to restore then.
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
-    }
+    /// This worker's index in the registry; the `worker` part of its wakers.
+    pub(crate) index: usize,
+    /// Every live task. The key is the task's slot.
+    pub(crate) tasks: RefCell<Slab<RawTask>>,
+    /// Tasks ready to be polled, in wake order. Each at most once (rule 7 in `task`).
+    pub(crate) queue: RefCell<VecDeque<RawTask>>,
+    /// The generation the next spawned task gets.
+    pub(crate) next_generation: Cell<u32>,
+    /// The `block_on` future was woken.
+    pub(crate) main_woken: Cell<bool>,
+    /// Shutting down: new tasks are cancelled at once.
+    pub(crate) closed: Cell<bool>,
+    /// The owner is gone; only a forgotten guard can still reach this executor.
+    pub(crate) dropped: Cell<bool>,
+    /// The task being polled right now, and its pointer (live: it is running).
+    pub(crate) current_task: Cell<Option<(TaskId, RawTask)>>,
+    /// The half of the worker other threads use; it also holds the task observer.
+    pub(crate) remote: Arc<Remote>,
+    /// Wakes and spawns from other threads.
+    pub(crate) rx: Receiver<Message>,
+    /// The number of live tasks, published for other threads (`Runtime::live_tasks` of a
+    /// multi-worker runtime). Only this thread writes it: a store, no read-modify-write.
+    pub(crate) live: Arc<AtomicUsize>,
 }
 
 impl Executor {
-    /// A new executor. `unpark` is called (from any thread) when another thread has sent
-    /// this worker a wake or a task while it may be asleep; it must interrupt that sleep.
-    pub fn new(unpark: impl Fn() + Send + Sync + 'static) -> Executor {
-        let (remote, rx) = Remote::new(Box::new(unpark));
-        let (index, next_generation) = registry::register(remote.clone());
-        Executor {
-            local: Rc::new(Local {
-                index,
-                tasks: RefCell::new(Slab::with_capacity(64)),
-                queue: RefCell::new(VecDeque::with_capacity(64)),
-                next_generation: Cell::new(next_generation),
-                main_woken: Cell::new(false),
-                closed: Cell::new(false),
-                dropped: Cell::new(false),
-                current_task: Cell::new(None),
-                remote,
-                rx,
-                diag: OnceCell::new(),
-                live: Arc::new(AtomicUsize::new(0)),
-            }),
-        }
-    }
-
     /// This worker's index: the `worker` in its wakers.
     pub fn worker_index(&self) -> usize {
-        self.local.index
-    }
-
-    /// Make this the current worker of this thread, so that [`spawn`] and local wakes find
-    /// it, until the guard is dropped.
-    pub fn enter(&self) -> Enter<'_> {
-        let previous = CURRENT
-            .try_with(|c| c.borrow_mut().replace(self.local.clone()))
-            .ok()
-            .flatten();
-        Enter {
-            previous,
-            _executor: self,
-        }
+        self.index
     }
 
     /// True if this executor is the current one on this thread.
     pub fn is_current(&self) -> bool {
-        CURRENT.with_borrow(|c| c.as_ref().is_some_and(|l| Rc::ptr_eq(l, &self.local)))
+        CURRENT_EXECUTOR.with_borrow(|c| c.as_ref().is_some_and(|e| ptr::eq(&**e, self)))
     }
 
-    /// Spawn a task on this worker. The future may be `!Send`: it never leaves this thread.
-    #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        self.local.spawn(future, SpawnMeta::here())
+    /// Install `observer` to watch this worker's tasks from now on (see `observe.rs`);
+    /// tasks spawned before are not announced to it. Returns false, and changes nothing, if
+    /// an observer is already installed.
+    pub fn observe(&self, observer: Arc<dyn TaskObserver>) -> bool {
+        self.remote.observer.set(observer).is_ok()
     }
 
-    /// Turn diagnostics on: from now on this worker records its tasks in a
-    /// [`Diagnostics`] table (see [`diag`](crate::diag)), warning about polls longer than
-    /// `slow_poll`. `number` is how logs and dumps name the worker (its position in its
-    /// runtime). Returns the table, for readers on other threads. Tasks spawned before this
-    /// call are not in it. Calling it again returns the existing table.
-    pub fn enable_diagnostics(
-        &self,
-        number: usize,
-        slow_poll: Option<Duration>,
-    ) -> Arc<Diagnostics> {
-        self.local
-            .diag
-            .get_or_init(|| Diagnostics::new(number, slow_poll))
-            .clone()
-    }
-
-    /// The diagnostics table, if diagnostics are on.
-    pub fn diagnostics(&self) -> Option<Arc<Diagnostics>> {
-        self.local.diag.get().cloned()
-    }
-
-    /// A handle other threads can use to spawn `Send` futures onto this worker.
-    pub fn spawner(&self) -> Spawner {
-        Spawner {
-            index: self.local.index,
-            remote: self.local.remote.clone(),
-        }
+    /// The task observer, if one is installed.
+    #[inline]
+    pub(crate) fn observer(&self) -> Option<&Arc<dyn TaskObserver>> {
+        self.remote.observer.get()
     }
 
     /// Poll up to `max` ready tasks, in queue order. Returns how many were polled.
     pub fn run_ready(&self, max: usize) -> usize {
         let mut polled = 0;
         while polled < max {
-            let Some(task) = self.local.queue.borrow_mut().pop_front() else {
+            let Some(task) = self.queue.borrow_mut().pop_front() else {
                 break;
             };
             polled += 1;
-            self.local.run(task);
+            self.run(task);
         }
         polled
     }
@@ -197,16 +114,15 @@ impl Executor {
     /// Apply wakes and spawns sent from other threads. Returns how many messages there were.
     /// Costs one atomic load when there are none.
     pub fn drain_remote(&self) -> usize {
-        if !self.local.remote.take_notified() {
+        if !self.remote.take_notified() {
             return 0;
         }
         let mut n = 0;
-        while let Ok(msg) = self.local.rx.try_recv() {
+        while let Ok(msg) = self.rx.try_recv() {
             n += 1;
             match msg {
-                Message::Wake(id) => self.local.wake(id),
-                Message::Abort(id, cause) => self.local.abort(id, cause),
-                Message::Spawn(task, meta) => self.local.adopt(task, meta),
+                Message::Wake(id) => self.wake(id),
+                Message::Spawn(task, meta) => self.adopt(task, &meta),
             }
         }
         n
@@ -214,80 +130,43 @@ impl Executor {
 
     /// How many tasks are in the run queue.
     pub fn ready_len(&self) -> usize {
-        self.local.queue.borrow().len()
+        self.queue.borrow().len()
     }
 
     /// True if a task, or the `block_on` future, is waiting to be polled.
     pub fn has_ready(&self) -> bool {
-        self.local.main_woken.get() || !self.local.queue.borrow().is_empty()
+        self.main_woken.get() || !self.queue.borrow().is_empty()
     }
 
     /// The waker for the future the runtime's `block_on` polls, which is not a task.
     pub fn main_waker(&self) -> Waker {
-        WakeRef {
-            worker: self.local.index,
+        waker(WakeRef {
+            worker: self.index,
             task: TaskId {
                 slot: MAIN_SLOT,
                 generation: 0,
             },
-        }
-        .into_waker()
+        })
     }
 
     /// True (once) if the `block_on` future was woken since the last call.
     pub fn take_main_woken(&self) -> bool {
-        self.local.main_woken.replace(false)
+        self.main_woken.replace(false)
     }
 
     /// How many tasks are alive on this worker (spawned and not yet finished).
     pub fn live_tasks(&self) -> usize {
-        self.local.tasks.borrow().len()
+        self.tasks.borrow().len()
     }
 
     /// A counter of this worker's live tasks that other threads may read.
     pub fn live_counter(&self) -> Arc<AtomicUsize> {
-        self.local.live.clone()
+        self.live.clone()
     }
 
-    /// Cancel every task: drop each future here, on its own thread, and complete its
-    /// JoinHandle with `Cancelled`. Tasks spawned from those destructors are cancelled too.
-    /// Afterwards the executor accepts no new tasks.
-    pub fn shutdown(&self) {
-        let _enter = self.enter();
-        self.local.closed.set(true);
-        loop {
-            // Tasks sent from other threads are cancelled by `Unbound`'s drop.
-            while self.local.rx.try_recv().is_ok() {}
-            let tasks: Vec<RawTask> = self.local.tasks.borrow_mut().drain().collect();
-            self.local.live.store(0, Ordering::Release);
-            self.local.queue.borrow_mut().clear();
-            if tasks.is_empty() {
-                break;
-            }
-            for task in tasks {
-                // SAFETY: we are the owner (rule 3), the task is not complete (complete
-                // tasks leave the slab), and the slab's reference is the executor's.
-                unsafe { task.cancel() };
-                if let Some(diag) = self.local.diag.get() {
-                    diag.on_finish(task.id(), Outcome::Cancelled(Some(CancelCause::Shutdown)));
-                }
-                // SAFETY: as above; the stage now holds Finished.
-                unsafe { task.complete() };
-            }
-        }
-    }
-}
-
-impl Drop for Executor {
-    fn drop(&mut self) {
-        self.shutdown();
-        self.local.dropped.set(true);
-        registry::unregister(self.local.index, self.local.next_generation.get());
-    }
-}
-
-impl Local {
-    fn spawn<F>(&self, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
+    /// File a new task in the slab and schedule it; `spawn.rs` wraps the returned task in
+    /// its `JoinHandle`. On a closed executor the task is cancelled at once instead.
+    pub(crate) fn insert<F>(&self, future: F, meta: &SpawnMeta) -> RawTask
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -300,7 +179,7 @@ impl Local {
                 task.cancel();
                 task.complete();
             }
-            return JoinHandle::new(task);
+            return task;
         }
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.vacant_entry();
@@ -315,15 +194,15 @@ impl Local {
         entry.insert(task);
         self.live.store(tasks.len(), Ordering::Release);
         drop(tasks);
-        if let Some(diag) = self.diag.get() {
-            diag.on_spawn(id, meta);
+        if let Some(observer) = self.observer() {
+            observer.on_event(id, TaskEvent::Spawned(meta));
         }
         self.schedule(task);
-        JoinHandle::new(task)
+        task
     }
 
     /// Place a task sent from another thread into the slab and schedule it.
-    fn adopt(&self, unbound: Unbound, meta: SpawnMeta) {
+    fn adopt(&self, unbound: Unbound, meta: &SpawnMeta) {
         if self.closed.get() {
             return; // dropping `unbound` cancels it
         }
@@ -336,22 +215,16 @@ impl Local {
             self.live.store(tasks.len(), Ordering::Release);
             id
         };
+        // Announced before `bind`: once bound, an abort from another thread may announce
+        // itself, and it must find the task already known.
+        if let Some(observer) = self.observer() {
+            observer.on_event(id, TaskEvent::Spawned(meta));
+        }
         task.bind(WakeRef {
             worker: self.index,
             task: id,
         });
-        if let Some(diag) = self.diag.get() {
-            diag.on_spawn(id, meta);
-        }
         self.schedule(task);
-    }
-
-    /// An abort of one of our tasks: note why, then wake it so it is cancelled.
-    fn abort(&self, id: TaskId, cause: CancelCause) {
-        if let Some(diag) = self.diag.get() {
-            diag.on_cancel_requested(id, cause);
-        }
-        self.wake(id);
     }
 
     fn next_id(&self, slot: usize) -> TaskId {
@@ -375,8 +248,8 @@ impl Local {
             RunState::Idle => {
                 state.set(RunState::Queued);
                 self.queue.borrow_mut().push_back(task);
-                if let Some(diag) = self.diag.get() {
-                    diag.on_schedule(task.id());
+                if let Some(observer) = self.observer() {
+                    observer.on_event(task.id(), TaskEvent::Scheduled);
                 }
             }
             RunState::Running => state.set(RunState::RunningNotified),
@@ -385,7 +258,7 @@ impl Local {
     }
 
     /// A wake for a task of this worker. A finished task or a reused slot is ignored.
-    fn wake(&self, id: TaskId) {
+    pub(crate) fn wake(&self, id: TaskId) {
         if id.slot == MAIN_SLOT {
             self.main_woken.set(true);
             return;
@@ -405,20 +278,44 @@ impl Local {
         self.schedule(task);
     }
 
-    /// Poll one task popped from the run queue; retire it if it finished, queue it again if
-    /// it was woken during the poll (rule 7).
+    /// Run one task popped from the run queue: poll it — watched by the observer if there
+    /// is one, the only branch diagnostics cost here — then retire it or queue it again.
     fn run(&self, task: RawTask) {
+        let ran = match self.observer() {
+            None => self.poll(task),
+            Some(observer) => observed(&**observer, task, || self.poll(task)),
+        };
+        match ran {
+            Ran::Finished => {
+                let mut tasks = self.tasks.borrow_mut();
+                tasks.remove(task.id().slot as usize);
+                self.live.store(tasks.len(), Ordering::Release);
+                drop(tasks);
+                // SAFETY: the stage is Finished, we are the owner, and the slab's
+                // reference — just removed — is the executor's.
+                unsafe { task.complete() };
+            }
+            Ran::Requeue => {
+                task.header().run_state.set(RunState::Queued);
+                self.queue.borrow_mut().push_back(task);
+            }
+            Ran::Pending => {}
+        }
+    }
+
+    /// Poll the task once (or cancel it, if it was flagged), under the cooperative budget.
+    /// Moves its run state from Running back to Idle, and says whether it asked to run
+    /// again (rule 7).
+    fn poll(&self, task: RawTask) -> Ran {
         let header = task.header();
         header.run_state.set(RunState::Running);
-        let diag = self.diag.get();
-        let started = diag.map(|d| d.on_poll_start(task.id()));
         let finished = if header.state.load().is_cancelled() {
             // SAFETY: we are the owner and the task is not complete (rule 3).
             unsafe { task.cancel() };
             true
         } else {
             let r = task.wake_ref();
-            let waker = r.into_waker();
+            let waker = waker(r);
             let mut cx = Context::from_waker(&waker);
             self.current_task.set(Some((r.task, task)));
             // SAFETY: as above.
@@ -426,53 +323,88 @@ impl Local {
             self.current_task.set(None);
             finished
         };
-        let requeue =
-            !finished && header.run_state.replace(RunState::Idle) == RunState::RunningNotified;
-        if let (Some(diag), Some(started)) = (diag, started) {
-            diag.on_poll_end(task.id(), started, requeue);
-            if finished {
-                // SAFETY: the stage is Finished and we are the owner.
-                diag.on_finish(task.id(), unsafe { task.outcome() });
-            }
-        }
         if finished {
-            let mut tasks = self.tasks.borrow_mut();
-            tasks.remove(task.id().slot as usize);
-            self.live.store(tasks.len(), Ordering::Release);
-            drop(tasks);
-            // SAFETY: the stage is Finished, we are the owner, and the slab's reference —
-            // just removed — is the executor's.
-            unsafe { task.complete() };
-        } else if requeue {
-            header.run_state.set(RunState::Queued);
-            self.queue.borrow_mut().push_back(task);
+            Ran::Finished
+        } else if header.run_state.replace(RunState::Idle) == RunState::RunningNotified {
+            Ran::Requeue
+        } else {
+            Ran::Pending
         }
     }
 }
 
-/// Runs `f` with this thread's current worker, if there is one and its executor lives.
-///
-/// The `Rc` is cloned out (a plain, non-atomic increment) rather than borrowed for the
-/// call: `f` may run user code — a future dropped by a closed worker, an unpark — that
-/// enters or drops an executor, which needs `CURRENT` mutably. And `try_with` copes with a
-/// waker woken from another thread-local's destructor after `CURRENT` is gone: the wake then
-/// takes the remote path, as from any foreign thread.
-fn with_current<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
-    let current = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
-    f(current.as_deref().filter(|l| !l.dropped.get()))
+/// What one run of a task left to do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    /// It finished (its stage holds its output): retire it.
+    Finished,
+    /// It woke itself while running: queue it again.
+    Requeue,
+    /// It waits for a wake.
+    Pending,
+}
+
+/// `poll`, announced to `observer`: the poll's start and end, and the task's outcome if it
+/// finished. Kept out of `Executor::run` so that the unwatched path reads as if nobody
+/// watched.
+#[inline(never)]
+fn observed(observer: &dyn TaskObserver, task: RawTask, poll: impl FnOnce() -> Ran) -> Ran {
+    let id = task.id();
+    observer.on_event(id, TaskEvent::PollStarted);
+    let ran = poll();
+    let requeued = ran == Ran::Requeue;
+    observer.on_event(id, TaskEvent::PollEnded { requeued });
+    if ran == Ran::Finished {
+        // SAFETY: the stage is Finished and we are the owner (rule 3).
+        let outcome = unsafe { task.outcome() };
+        observer.on_event(id, TaskEvent::Finished(&outcome));
+    }
+    ran
+}
+
+/// The table of functions behind every task's [`Waker`] (see `wake_ref.rs` for its data
+/// word): cloning copies the word, dropping does nothing, waking is [`wake`].
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake_waker, wake_waker, drop);
+
+fn clone_waker(data: *const ()) -> RawWaker {
+    RawWaker::new(data, &VTABLE)
+}
+
+fn wake_waker(data: *const ()) {
+    wake(WakeRef::from_bits(data.addr()));
+}
+
+/// The waker for the task `r` names.
+pub(crate) fn waker(r: WakeRef) -> Waker {
+    let data = ptr::without_provenance::<()>(r.to_bits());
+    // SAFETY: the vtable's functions honour RawWaker's contract: `data` is a plain integer
+    // that they never dereference, so any copy of it stays valid forever, on any thread
+    // (wakers must be Send + Sync), and clone/drop need no bookkeeping.
+    unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
+}
+
+/// The worker and task a waker wakes, if it is one of tempo's task wakers (the block_on
+/// future's waker, and wakers of other executors, give `None`). Task dumps use it to tell
+/// which task a waker parked in the reactor belongs to.
+pub fn decode(waker: &Waker) -> Option<(usize, TaskId)> {
+    if !ptr::eq(waker.vtable(), &VTABLE) {
+        return None;
+    }
+    let r = WakeRef::from_bits(waker.data().addr());
+    (r.task.slot != MAIN_SLOT).then_some((r.worker, r.task))
 }
 
 /// Wake the task `r` names, from whatever thread this is.
 ///
-/// The hot path of the whole executor, so it borrows `CURRENT` in place rather than
-/// cloning the `Rc` out as `with_current` does: nothing on this path runs user code — a
-/// local wake only pushes onto the run queue, and a remote one sends on a channel and
-/// writes an eventfd — so nothing can need `CURRENT` mutably while it is borrowed.
-pub(crate) fn wake(r: WakeRef) {
-    let woke_locally = CURRENT
+/// The hot path of the whole executor, so it borrows `CURRENT_EXECUTOR` in place rather
+/// than cloning the `Rc` out as `with_current` does: nothing on this path runs user code —
+/// a local wake only pushes onto the run queue, and a remote one sends on a channel and
+/// writes an eventfd — so nothing can need `CURRENT_EXECUTOR` mutably while it is borrowed.
+fn wake(r: WakeRef) {
+    let woke_locally = CURRENT_EXECUTOR
         .try_with(|c| match c.borrow().as_deref() {
-            Some(local) if local.index == r.worker && !local.dropped.get() => {
-                local.wake(r.task);
+            Some(executor) if executor.index == r.worker && !executor.dropped.get() => {
+                executor.wake(r.task);
                 true
             }
             _ => false,
@@ -480,143 +412,5 @@ pub(crate) fn wake(r: WakeRef) {
         .unwrap_or(false);
     if !woke_locally {
         registry::wake_remote(r);
-    }
-}
-
-/// `JoinHandle::abort`: flag the task, then wake it so its worker sees the flag (and
-/// records why, if it keeps diagnostics).
-pub(crate) fn abort(task: RawTask, cause: CancelCause) {
-    let prev = task.header().state.request_cancel();
-    if prev.is_complete() || prev.is_cancelled() {
-        return;
-    }
-    // An unbound task is on its way to its worker, which will schedule it and see the flag.
-    if prev.is_bound() {
-        let r = task.wake_ref();
-        with_current(|local| match local {
-            Some(local) if local.index == r.worker => local.abort(r.task, cause),
-            _ => registry::send_remote(r.worker, Message::Abort(r.task, cause)),
-        })
-    }
-}
-
-/// Spawn a `Send` future on the current worker — asyncio's `create_task`.
-///
-/// # Panics
-/// If called outside a tempo runtime (no worker on this thread).
-#[track_caller]
-#[doc(alias = "create_task")]
-pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    spawn_local(future)
-}
-
-/// Spawn a future that need not be `Send` (it may hold an `Rc`, say) on the current worker.
-/// It will be polled and dropped only on this thread.
-///
-/// # Panics
-/// If called outside a tempo runtime (no worker on this thread).
-#[track_caller]
-pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    spawn_with(future, SpawnMeta::here())
-}
-
-/// [`spawn_local`] with the name and spawn location to record (if diagnostics are on).
-///
-/// # Panics
-/// If called outside a tempo runtime (no worker on this thread).
-pub fn spawn_with<F>(future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    with_current(|local| match local {
-        Some(local) => local.spawn(future, meta),
-        None => panic!(
-            "tempo::spawn called outside a tempo runtime: call it from a task, or inside \
-             `tempo::run` / `Runtime::block_on`, or use `Handle::spawn` from other threads"
-        ),
-    })
-}
-
-/// The index of the worker running on this thread, if any.
-pub fn try_current_worker() -> Option<usize> {
-    with_current(|local| local.map(|l| l.index))
-}
-
-/// The id of the task being polled on this thread, if any.
-pub fn current_task_id() -> Option<TaskId> {
-    with_current(|local| local.and_then(|l| l.current_task.get()).map(|(id, _)| id))
-}
-
-/// Spawns `Send` futures onto one worker from any thread.
-#[derive(Clone)]
-pub struct Spawner {
-    /// The worker's registry index.
-    index: usize,
-    /// Its channel and unpark.
-    remote: Arc<Remote>,
-}
-
-impl Spawner {
-    /// Spawn `future` on this spawner's worker. From the worker's own thread this is a
-    /// local spawn; from elsewhere the task travels through the worker's channel. If the
-    /// worker has shut down, the task is cancelled and the handle reports it.
-    #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.spawn_with(future, SpawnMeta::here())
-    }
-
-    /// [`Spawner::spawn`] with the name and spawn location to record.
-    pub fn spawn_with<F>(&self, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        // Compare the worker itself, not its index: indexes are reused after a worker is
-        // gone, and a spawner outliving its worker must not spawn onto a stranger.
-        let on_own_thread =
-            with_current(|l| l.is_some_and(|l| Arc::ptr_eq(&l.remote, &self.remote)));
-        if on_own_thread {
-            return spawn_with(future, meta);
-        }
-        spawn_remote(self, future, meta)
-    }
-
-    /// The worker's index.
-    pub fn worker_index(&self) -> usize {
-        self.index
-    }
-}
-
-fn spawn_remote<F>(spawner: &Spawner, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let task = RawTask::new(future, None);
-    let handle = JoinHandle::new(task);
-    // On failure the message — and the Unbound in it — is dropped here, which cancels
-    // the task; the handle then reports Cancelled.
-    let _ = spawner.remote.send(Message::Spawn(Unbound(task), meta));
-    handle
-}
-
-impl std::fmt::Debug for Spawner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spawner")
-            .field("worker", &self.index)
-            .finish()
     }
 }

@@ -10,18 +10,19 @@
 //!   asyncio keeps only a weak reference to tasks, so a task nobody holds may be garbage
 //!   collected mid-flight; in tempo the worker owns every task until it finishes.
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use crate::coop;
-use crate::diag::CancelCause;
+use crate::observe::TaskEvent;
+use crate::owner::with_current;
+use crate::registry;
 use crate::task::TaskId;
+use crate::task::outcome::{CancelCause, JoinError};
 use crate::task::raw::RawTask;
 
 /// An owned permission to await a task's output, or to cancel it.
@@ -69,7 +70,7 @@ impl<T> JoinHandle<T> {
     /// in Rust, cancelling a future means dropping it.
     #[track_caller]
     pub fn abort(&self) {
-        crate::executor::abort(
+        abort(
             self.raw,
             CancelCause::Abort {
                 at: Location::caller(),
@@ -82,7 +83,7 @@ impl<T> JoinHandle<T> {
     /// a timeout, a lost `select!`.
     #[track_caller]
     pub fn abort_because(&self, reason: &'static str) {
-        crate::executor::abort(
+        abort(
             self.raw,
             CancelCause::Because {
                 reason,
@@ -212,7 +213,7 @@ impl<T> Future for AbortOnDrop<T> {
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
-        crate::executor::abort(
+        abort(
             self.handle.raw,
             CancelCause::Because {
                 reason: "its abort-on-drop handle was dropped (a lost select! or a timeout)",
@@ -250,7 +251,7 @@ impl AbortHandle {
     /// Cancel the task, as [`JoinHandle::abort`] does.
     #[track_caller]
     pub fn abort(&self) {
-        crate::executor::abort(
+        abort(
             self.raw,
             CancelCause::Abort {
                 at: Location::caller(),
@@ -263,7 +264,7 @@ impl AbortHandle {
     /// a timeout, a lost `select!`.
     #[track_caller]
     pub fn abort_because(&self, reason: &'static str) {
-        crate::executor::abort(
+        abort(
             self.raw,
             CancelCause::Because {
                 reason,
@@ -300,115 +301,24 @@ impl fmt::Debug for AbortHandle {
     }
 }
 
-/// Why a task produced no output: it was cancelled, or it panicked.
-///
-/// asyncio's equivalents are `CancelledError` raised from `await task`, and the task's own
-/// exception re-raised there.
-#[doc(alias = "CancelledError")]
-pub struct JoinError {
-    repr: Repr,
-}
-
-enum Repr {
-    Cancelled,
-    /// Boxed so that a task's output slot stays one word for `JoinError`.
-    Panicked(Box<Panic>),
-}
-
-struct Panic {
-    /// The panic message when the payload was a `&str` or `String` (it nearly always is).
-    message: Option<String>,
-    /// The payload, for `resume_unwind`. A Mutex makes `JoinError: Sync` without unsafe.
-    payload: Mutex<Box<dyn Any + Send + 'static>>,
-}
-
-impl JoinError {
-    pub(crate) fn cancelled() -> JoinError {
-        JoinError {
-            repr: Repr::Cancelled,
-        }
+/// `JoinHandle::abort`: flag the task, then wake it so its worker sees the flag, telling
+/// the worker's observer why.
+fn abort(task: RawTask, cause: CancelCause) {
+    let prev = task.header().state.request_cancel();
+    if prev.is_complete() || prev.is_cancelled() {
+        return;
     }
-
-    /// A `JoinError` for a panic caught with [`std::panic::catch_unwind`] — for code that
-    /// runs a future under its own catch (a task group, say) and reports like a JoinHandle.
-    pub fn from_panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError::panicked(payload)
-    }
-
-    pub(crate) fn panicked(payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned());
-        JoinError {
-            repr: Repr::Panicked(Box::new(Panic {
-                message,
-                payload: Mutex::new(payload),
-            })),
-        }
-    }
-
-    /// True if the task was cancelled: aborted, or dropped at runtime shutdown.
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
-    }
-
-    /// True if the task panicked.
-    pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panicked(_))
-    }
-
-    /// The panic's message, if the task panicked with a string (`panic!("...")` does).
-    pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
-            Repr::Panicked(p) => p.message.as_deref(),
-            Repr::Cancelled => None,
-        }
-    }
-
-    /// The panic payload, to re-raise with [`std::panic::resume_unwind`].
-    ///
-    /// # Panics
-    /// If the task was cancelled rather than panicked.
-    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic()
-            .unwrap_or_else(|_| panic!("tempo: JoinError::into_panic on a cancelled task"))
-    }
-
-    /// The panic payload, or the error back if the task was cancelled.
-    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
-            Repr::Panicked(p) => Ok(p.payload.into_inner().unwrap_or_else(|e| e.into_inner())),
-            Repr::Cancelled => Err(self),
-        }
-    }
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panicked(p) => match &p.message {
-                Some(m) => write!(f, "task panicked: {m}"),
-                None => f.write_str("task panicked"),
-            },
-        }
-    }
-}
-
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
-            Repr::Panicked(p) => write!(f, "JoinError::Panicked({:?})", p.message),
-        }
-    }
-}
-
-impl std::error::Error for JoinError {}
-
-impl From<JoinError> for std::io::Error {
-    fn from(e: JoinError) -> std::io::Error {
-        std::io::Error::other(e)
+    // An unbound task is on its way to its worker, which will schedule it and see the flag.
+    if prev.is_bound() {
+        let r = task.wake_ref();
+        with_current(|current| match current {
+            Some(executor) if executor.index == r.worker => {
+                if let Some(observer) = executor.observer() {
+                    observer.on_event(r.task, TaskEvent::CancelRequested(&cause));
+                }
+                executor.wake(r.task);
+            }
+            _ => registry::abort_remote(r, cause),
+        })
     }
 }

@@ -22,38 +22,83 @@
 //! interrupts its sleep through an *unpark* callback that the runtime supplies (tempo's
 //! runtime passes a `mio::Waker`, but this crate does not know that).
 //!
-//! What lives where:
-//! - [`task`]: the task allocation, its atomic state word and the numbered rules that make
-//!   the unsafe code sound. Read its module doc first.
-//! - [`executor`]: [`Executor`], one worker's slab and run queue; `spawn`, `spawn_local`,
-//!   and the `run_ready` step of the loop.
-//! - [`waker`]: how a task id becomes a `Waker` and back.
-//! - [`registry`]: the process-wide table that lets a waker on any thread find its worker.
-//! - [`join`]: [`JoinHandle`] and [`JoinError`] — asyncio's `Task` object as seen by the
-//!   code that awaits it.
-//! - [`blocking`]: [`BlockingTask`] — a closure run on a thread pool, awaited through a
-//!   JoinHandle.
-//! - [`diag`]: [`Diagnostics`](diag::Diagnostics) — the per-worker task table behind
-//!   slow-poll warnings, task dumps and the watchdog; off unless the runtime turns it on.
-//! - [`coop`]: the cooperative budget and [`yield_now`] — how a task that is always ready
-//!   still lets sockets and timers through.
+//! # A reading order
+//!
+//! Each file uses only files before it in this list, so the crate reads from the bottom
+//! up — from what a task *is*, through the executor that runs tasks, to the handles users
+//! hold:
+//!
+//! 1. `task/mod.rs` — [`TaskId`], and the numbered rules that make the unsafe code sound:
+//!    read its module doc first. `task/state.rs`, the task's atomic state word;
+//!    `task/outcome.rs`, how a task ends ([`JoinError`], [`Outcome`], [`CancelCause`]).
+//! 2. `wake_ref.rs` — a task's address (worker, slot, generation) packed into the one word
+//!    a waker carries.
+//! 3. `task/raw.rs` — the task's single allocation and the type-erased functions that
+//!    poll, cancel and free it. Every cast of a task pointer is in this file.
+//! 4. `observe.rs` — [`TaskObserver`], the one seam through which diagnostics (or a trace)
+//!    watch tasks, and [`SpawnMeta`].
+//! 5. `coop.rs` — the cooperative budget and [`yield_now`]: how a task that is always
+//!    ready still lets sockets and timers through.
+//! 6. `registry.rs` — the process-wide table that lets a waker or spawner on any thread
+//!    reach a worker: its channel, its unpark, its observer.
+//! 7. `executor.rs` — the [`Executor`]: the slab, the run queue, `run_ready`, the waker's
+//!    function table and the wake path.
+//! 8. `owner.rs` — [`OwnedExecutor`], which enters the executor and shuts it down, and the
+//!    thread's current executor.
+//! 9. `join.rs` — [`JoinHandle`], [`AbortHandle`]: asyncio's `Task` as seen by the code
+//!    that awaits it, and how an abort reaches the task.
+//! 10. `spawn.rs` — [`spawn()`], [`spawn_local`], [`Spawner`]: where a new task goes.
+//! 11. `blocking.rs` — [`BlockingTask`]: a closure run on a thread pool, awaited through a
+//!     JoinHandle.
+//! 12. `diag.rs` — [`Diagnostics`](diag::Diagnostics): the per-worker task table behind
+//!     slow-poll warnings, task dumps and the watchdog; an observer, off unless the runtime
+//!     installs it.
 //!
 //! The loop that calls [`Executor::run_ready`] between reactor turns lives in
 //! `tempo-runtime`.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
-pub mod blocking;
-pub mod coop;
-pub mod diag;
-pub mod executor;
-pub mod join;
-pub mod registry;
+// 1. What a task is.
 pub mod task;
-pub mod waker;
+
+// 2. A task's address, as a waker carries it.
+mod wake_ref;
+
+// 4. The seam diagnostics watch through.
+pub mod observe;
+
+// 5. The cooperative budget.
+pub mod coop;
+
+// 6. Reaching a worker from any thread.
+mod registry;
+
+// 7. The executor.
+pub mod executor;
+
+// 8. The executor's owner; the thread's current executor.
+pub mod owner;
+
+// 9. Awaiting a task.
+pub mod join;
+
+// 10. Spawning.
+mod spawn;
+
+// 11. Blocking jobs.
+pub mod blocking;
+
+// 12. Diagnostics, one observer.
+pub mod diag;
 
 pub use blocking::BlockingTask;
 pub use coop::{YieldNow, yield_now};
-pub use executor::{Executor, Spawner, spawn, spawn_local, try_current_worker};
-pub use join::{AbortHandle, AbortOnDrop, JoinError, JoinHandle};
+pub use executor::{Executor, decode};
+pub use join::{AbortHandle, AbortOnDrop, JoinHandle};
+pub use observe::{SpawnMeta, TaskEvent, TaskObserver};
+pub use owner::{ExecutorGuard, OwnedExecutor, current_task_id, try_current_worker};
+pub use spawn::{Spawner, spawn, spawn_local, spawn_with};
 pub use task::TaskId;
+pub use task::outcome::{CancelCause, JoinError, Outcome};
+pub use wake_ref::{MAX_TASKS, MAX_WORKERS};

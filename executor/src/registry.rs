@@ -1,6 +1,6 @@
 //! The process-wide table that lets a waker on any thread reach its worker.
 //!
-//! A waker carries only a worker index (see [`waker`](crate::waker)). On the worker's own
+//! A waker carries only a worker index (see `wake_ref.rs`). On the worker's own
 //! thread that index matches the thread-local current worker and the wake is a push onto
 //! the run queue. From any other thread — a blocking-pool thread, another worker, a plain
 //! `std::thread` — the index is looked up here, and the wake becomes a message on the
@@ -16,22 +16,21 @@
 //! no matching task.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::diag::{CancelCause, SpawnMeta};
+use crate::observe::{SpawnMeta, TaskEvent, TaskObserver};
 use crate::task::TaskId;
+use crate::task::outcome::CancelCause;
 use crate::task::raw::RawTask;
-use crate::waker::{MAX_WORKERS, WakeRef};
+use crate::wake_ref::{MAX_WORKERS, WakeRef};
 
 /// What other threads send a worker.
 pub(crate) enum Message {
-    /// Schedule this task if it is still the one in that slot.
+    /// Schedule this task if it is still the one in that slot. An abort from another
+    /// thread is this too: the task's cancel flag is already set, and its next run sees it.
     Wake(TaskId),
-    /// This task was aborted from another thread, for this reason: note the cause (for
-    /// diagnostics) and schedule it, so it is cancelled at its next scheduling point.
-    Abort(TaskId, CancelCause),
     /// Adopt this task: it was spawned from another thread, from there.
     Spawn(Unbound, SpawnMeta),
 }
@@ -74,6 +73,9 @@ pub(crate) struct Remote {
     notified: AtomicBool,
     /// Interrupts the worker's sleep (tempo's runtime passes a `mio::Waker`).
     unpark: Box<dyn Fn() + Send + Sync>,
+    /// The worker's task observer, if one is installed (`observe.rs`). Here, in the half
+    /// other threads share, because an abort from another thread announces itself.
+    pub(crate) observer: OnceLock<Arc<dyn TaskObserver>>,
 }
 
 impl Remote {
@@ -83,6 +85,7 @@ impl Remote {
             tx,
             notified: AtomicBool::new(false),
             unpark,
+            observer: OnceLock::new(),
         };
         (Arc::new(remote), rx)
     }
@@ -155,17 +158,31 @@ pub(crate) fn unregister(index: usize, next_generation: u32) {
 
 /// Wake a task that belongs to a worker on another thread.
 pub(crate) fn wake_remote(r: WakeRef) {
-    send_remote(r.worker, Message::Wake(r.task));
+    with_remote(r.worker, |remote| {
+        // A send fails only if the worker is shutting down; then there is nobody to wake.
+        let _ = remote.send(Message::Wake(r.task));
+    });
 }
 
-/// Send a message to the worker at `index`, if there is one.
-pub(crate) fn send_remote(index: usize, msg: Message) {
+/// Abort a task that belongs to a worker on another thread: its cancel flag is set; tell
+/// the worker's observer why, and wake the task so that its worker sees the flag.
+pub(crate) fn abort_remote(r: WakeRef, cause: CancelCause) {
+    with_remote(r.worker, |remote| {
+        if let Some(observer) = remote.observer.get() {
+            observer.on_event(r.task, TaskEvent::CancelRequested(&cause));
+        }
+        // A send fails only if the worker is shutting down; then there is nobody to wake.
+        let _ = remote.send(Message::Wake(r.task));
+    });
+}
+
+/// Call `f` with the worker at `index`, if there is one.
+fn with_remote(index: usize, f: impl FnOnce(&Remote)) {
     let entry = ENTRIES[index]
         .remote
         .read()
         .unwrap_or_else(PoisonError::into_inner);
     if let Some(remote) = entry.as_ref() {
-        // A send fails only if the worker is shutting down; then there is nobody to wake.
-        let _ = remote.send(msg);
+        f(remote);
     }
 }

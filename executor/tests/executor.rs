@@ -29,9 +29,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, ThreadId};
 
 use tempo_executor::coop::{self, BUDGET_PER_POLL};
-use tempo_executor::executor::current_task_id;
+use tempo_executor::current_task_id;
 use tempo_executor::{
-    Executor, JoinError, JoinHandle, Spawner, spawn, spawn_local, try_current_worker, yield_now,
+    Executor, JoinError, JoinHandle, OwnedExecutor, Spawner, spawn, spawn_local,
+    try_current_worker, yield_now,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -40,11 +41,11 @@ use tempo_executor::{
 
 /// An executor whose unpark callback unparks the calling (test) thread, and the number of
 /// times that callback has been called.
-fn executor() -> (Executor, Arc<AtomicUsize>) {
+fn executor() -> (OwnedExecutor, Arc<AtomicUsize>) {
     let unparks = Arc::new(AtomicUsize::new(0));
     let counter = unparks.clone();
     let test_thread = thread::current();
-    let executor = Executor::new(move || {
+    let executor = OwnedExecutor::new(move || {
         counter.fetch_add(1, SeqCst);
         test_thread.unpark();
     });
@@ -54,7 +55,7 @@ fn executor() -> (Executor, Arc<AtomicUsize>) {
 /// The runtime's loop in miniature: poll `future` (with the executor's main waker) whenever
 /// it is woken, apply remote wakes and spawns, run ready tasks, and park when there is
 /// nothing to do. Remote senders call the executor's unpark, which unparks this thread.
-fn block_on<F: Future>(executor: &Executor, future: F) -> F::Output {
+fn block_on<F: Future>(executor: &OwnedExecutor, future: F) -> F::Output {
     let _enter = executor.enter();
     let mut future = pin!(future);
     let waker = executor.main_waker();
@@ -1494,3 +1495,117 @@ fn a_future_dropped_while_spawning_on_a_closed_executor_may_drop_another_executo
     };
     assert!(error.is_cancelled(), "{error}");
 }
+
+// ---------------------------------------------------------------------------------------
+// The observer seam
+// ---------------------------------------------------------------------------------------
+
+/// Records every event it is told, as text, in order, and the tasks they were about.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<(Vec<String>, Vec<tempo_executor::TaskId>)>);
+
+impl tempo_executor::TaskObserver for Recorder {
+    fn on_event(&self, task: tempo_executor::TaskId, event: tempo_executor::TaskEvent<'_>) {
+        use tempo_executor::TaskEvent::*;
+        let line = match event {
+            Spawned(meta) => format!("spawned at line {}", meta.location.line()),
+            Scheduled => "scheduled".to_string(),
+            CancelRequested(cause) => format!("cancel requested: {cause}"),
+            PollStarted => "poll".to_string(),
+            PollEnded { requeued } => format!("polled, requeued: {requeued}"),
+            Finished(outcome) => outcome.to_string(),
+        };
+        let mut recorded = self.0.lock().unwrap();
+        recorded.0.push(line);
+        recorded.1.push(task);
+    }
+}
+
+impl Recorder {
+    /// The events, for a test with one task: panics if they were about several.
+    fn lines(&self) -> Vec<String> {
+        let recorded = self.0.lock().unwrap();
+        assert!(
+            recorded.1.windows(2).all(|w| w[0] == w[1]),
+            "events about several tasks: {:?}",
+            recorded.1
+        );
+        recorded.0.clone()
+    }
+}
+
+/// The executor announces each step of a task's life to its observer, in order: spawn,
+/// schedule, each poll (with whether the task woke itself), and how it ended.
+#[test]
+fn an_observer_is_told_each_step_of_a_tasks_life() {
+    let (executor, _) = executor();
+    let recorder = Arc::new(Recorder::default());
+    assert!(executor.observe(recorder.clone()));
+    assert!(
+        !executor.observe(Arc::new(Recorder::default())),
+        "a second observer is refused"
+    );
+    let line = line!() + 2;
+    let output = block_on(&executor, async {
+        let handle = spawn(async {
+            yield_now().await;
+            7
+        });
+        handle.await.unwrap()
+    });
+    assert_eq!(output, 7);
+    assert_eq!(
+        recorder.lines(),
+        [
+            &format!("spawned at line {line}"),
+            "scheduled",
+            "poll",
+            "polled, requeued: true",
+            "poll",
+            "polled, requeued: false",
+            "completed",
+        ]
+    );
+}
+
+/// An abort from another thread announces itself there, with its cause, and the task's
+/// outcome is then a cancellation.
+#[test]
+fn an_abort_from_another_thread_is_announced_with_its_cause() {
+    let (executor, _) = executor();
+    let recorder = Arc::new(Recorder::default());
+    executor.observe(recorder.clone());
+    let cancelled = block_on(&executor, async {
+        let handle = spawn(std::future::pending::<()>());
+        let abort = handle.abort_handle();
+        thread::spawn(move || abort.abort()).join().unwrap();
+        handle.await.unwrap_err().is_cancelled()
+    });
+    assert!(cancelled);
+    let lines = recorder.lines();
+    let requested = lines
+        .iter()
+        .position(|l| l.starts_with("cancel requested: abort() at"))
+        .unwrap_or_else(|| panic!("no cancel request in {lines:#?}"));
+    assert_eq!(lines.last().unwrap(), "cancelled", "{lines:#?}");
+    assert!(requested < lines.len() - 1);
+}
+
+/// Shutting an executor down announces each task it cancels.
+#[test]
+fn shutdown_announces_the_tasks_it_cancels() {
+    let (executor, _) = executor();
+    let recorder = Arc::new(Recorder::default());
+    executor.observe(recorder.clone());
+    block_on(&executor, async {
+        drop(spawn(std::future::pending::<()>()));
+        yield_now().await;
+    });
+    executor.shutdown();
+    assert_eq!(
+        recorder.lines().last().unwrap(),
+        "cancelled by runtime shutdown"
+    );
+}
+
+const _: fn() = <OwnedExecutor as AmbiguousIfSend<_>>::check;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use tempo_executor::Executor;
+use tempo_executor::OwnedExecutor;
 use tempo_reactor::{Reactor, TurnStats};
 
 use crate::diagnostics::LoopStats;
@@ -14,7 +14,7 @@ use crate::diagnostics::LoopStats;
 pub(crate) struct Worker {
     /// Tasks and the run queue. Declared first so it is dropped first: tasks' destructors
     /// may still deregister sockets and timers from the reactor.
-    pub(crate) executor: Executor,
+    pub(crate) executor: OwnedExecutor,
     /// epoll, registrations and timers. `turn` needs `&mut`, and nothing else borrows it.
     pub(crate) reactor: RefCell<Reactor>,
     /// Task polls between two looks at the reactor, even when tasks are always ready.
@@ -22,6 +22,8 @@ pub(crate) struct Worker {
     /// With diagnostics on: the loop's counters, and the threshold past which a whole run
     /// phase is reported as a long turn.
     pub(crate) stats: Option<(Arc<LoopStats>, Option<Duration>)>,
+    /// The worker's number in its runtime, as logs and dumps name it (set with diagnostics).
+    pub(crate) number: usize,
     /// How long an idle worker keeps polling the reactor without blocking before it sleeps
     /// in `epoll_wait` (see `Builder::park_spin`). Zero: sleep at once.
     pub(crate) park_spin: Duration,
@@ -32,7 +34,8 @@ impl Worker {
         let reactor = Reactor::new()?;
         let unpark = reactor.handle();
         Ok(Worker {
-            executor: Executor::new(move || unpark.unpark()),
+            executor: OwnedExecutor::new(move || unpark.unpark()),
+            number: 0,
             reactor: RefCell::new(reactor),
             event_interval: event_interval.max(1),
             stats: None,
@@ -138,7 +141,7 @@ impl Phase {
                 "tempo: long loop turn on worker {}: {ran:?} running {polls} task polls, after \
                  a reactor turn that delivered {} I/O events and fired {} timers; I/O and \
                  timers waited all that time",
-                worker.executor.diagnostics().map_or(0, |d| d.worker()),
+                worker.number,
                 self.last_turn.events,
                 self.last_turn.timers,
             );

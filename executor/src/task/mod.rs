@@ -49,7 +49,8 @@
 //!
 //! `run_state` says where a task stands with respect to its worker's run queue. Only the
 //! owning worker's thread reads or writes it (rule 3), in `executor.rs`: `schedule` (every
-//! wake and every spawn comes through it) and `run` (one task popped from the queue).
+//! wake and every spawn comes through it) and `run` with its `poll` (one task popped from
+//! the queue).
 //!
 //! ```text
 //!              spawn
@@ -105,8 +106,8 @@
 //! The `// SAFETY:` comments in this crate cite these by number.
 //!
 //! 1. **Layout.** A task pointer always points at the `Header` at offset 0 of a
-//!    `raw::Cell<F>` (`#[repr(C)]`), and `header.vtable` holds the functions for that same
-//!    `F`. Only those functions cast the pointer back to `Cell<F>`.
+//!    `raw::Allocation<F>` (`#[repr(C)]`), and `header.vtable` holds the functions for that
+//!    same `F`. Only those functions cast the pointer back to `Allocation<F>`.
 //! 2. **Lifetime.** The allocation lives while its reference count (in `state`) is above
 //!    zero. A task starts with two references: the executor's and the JoinHandle's; each
 //!    `AbortHandle` adds one. The executor gives up its reference only after the task is
@@ -147,8 +148,11 @@
 //!    in it), or at shutdown, when the queue is cleared too. So every pointer in the run
 //!    queue is live.
 
-pub(crate) mod raw;
 pub(crate) mod state;
+
+pub(crate) mod outcome;
+
+pub(crate) mod raw;
 
 use std::fmt;
 

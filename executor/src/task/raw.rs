@@ -4,11 +4,11 @@
 //! rest of the crate's unsafe code calls the `unsafe fn`s below (`executor.rs`, `join.rs`,
 //! `registry.rs`, `blocking.rs`), reads or writes `join_waker` under rule 5 (`join.rs`),
 //! declares `Send`/`Sync` for the types that carry a task pointer (`join.rs`, `registry.rs`,
-//! `blocking.rs`), or builds a `Waker` from a plain integer (`waker.rs`). Everything here
+//! `blocking.rs`), or builds a `Waker` from a plain integer (`executor.rs`). Everything here
 //! follows the rules in the [module doc](super); each `// SAFETY:` comment cites them by
 //! number.
 
-use std::cell::{Cell as StdCell, UnsafeCell};
+use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
@@ -18,10 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use super::TaskId;
+use super::outcome::{JoinError, Outcome};
 use super::state::State;
-use crate::diag::Outcome;
-use crate::join::JoinError;
-use crate::waker::WakeRef;
+use crate::wake_ref::WakeRef;
 
 /// The part of a task that does not depend on its future's type.
 pub(crate) struct Header {
@@ -34,7 +33,7 @@ pub(crate) struct Header {
     pub(crate) id: AtomicU64,
     /// Whether the task is queued or running, and whether it was woken while running.
     /// Owner thread only (rules 3 and 7).
-    pub(crate) run_state: StdCell<RunState>,
+    pub(crate) run_state: Cell<RunState>,
     /// The waker of whoever awaits the JoinHandle. Guarded by JOIN_WAKER (rule 5).
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
 }
@@ -70,9 +69,9 @@ pub(crate) enum Stage<F: Future> {
     Consumed,
 }
 
-/// The whole allocation: header first, so a `*Header` is a `*Cell<F>` (rule 1).
+/// The whole allocation: header first, so a `*Header` is a `*Allocation<F>` (rule 1).
 #[repr(C)]
-struct Cell<F: Future> {
+struct Allocation<F: Future> {
     header: Header,
     stage: UnsafeCell<Stage<F>>,
 }
@@ -117,12 +116,12 @@ impl RawTask {
     /// Allocate a task holding `future`, with two references (executor and JoinHandle).
     /// `id` is `Some` when the task is bound to its slab slot right away (a local spawn).
     pub(crate) fn new<F: Future + 'static>(future: F, id: Option<WakeRef>) -> RawTask {
-        let cell = Box::new(Cell {
+        let cell = Box::new(Allocation {
             header: Header {
                 state: State::new(id.is_some()),
                 vtable: &VtableFor::<F>::VTABLE,
                 id: AtomicU64::new(id.map_or(0, |r| r.to_bits() as u64)),
-                run_state: StdCell::new(RunState::Idle),
+                run_state: Cell::new(RunState::Idle),
                 join_waker: UnsafeCell::new(None),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -266,10 +265,10 @@ unsafe fn drop_stage_in_place<F: Future>(stage: *mut Stage<F>) -> std::thread::R
 }
 
 /// # Safety
-/// Rules 1 and 3: `ptr` is a `Cell<F>` and the caller is its owner; the task is not complete.
+/// Rules 1 and 3: `ptr` is an `Allocation<F>` and the caller is its owner; the task is not complete.
 unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
     // SAFETY: rule 1.
-    let stage = unsafe { ptr.cast::<Cell<F>>().as_ref() }.stage.get();
+    let stage = unsafe { ptr.cast::<Allocation<F>>().as_ref() }.stage.get();
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: rule 3: only the owner touches a running stage, and we are it.
         let Stage::Running(future) = (unsafe { &mut *stage }) else {
@@ -298,7 +297,7 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
 /// As for `poll`.
 unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: rule 1.
-    let stage = unsafe { ptr.cast::<Cell<F>>().as_ref() }.stage.get();
+    let stage = unsafe { ptr.cast::<Allocation<F>>().as_ref() }.stage.get();
     // SAFETY: rule 3.
     let output = match unsafe { drop_stage_in_place(stage) } {
         Ok(()) => Err(JoinError::cancelled()),
@@ -313,7 +312,7 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
 /// `Poll<Result<F::Output, JoinError>>`.
 unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: rule 1; rule 4 gives the caller the stage.
-    let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
+    let stage = unsafe { &mut *ptr.cast::<Allocation<F>>().as_ref().stage.get() };
     let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) else {
         panic!("tempo: JoinHandle polled after it already returned its output");
     };
@@ -325,7 +324,7 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 /// Rule 4: the caller owns the completed stage.
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: rule 1; rule 4. The future is gone, so moving the stage is allowed.
-    let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
+    let cell = unsafe { ptr.cast::<Allocation<F>>().as_ref() };
     // SAFETY: as above.
     let stage = unsafe { &mut *cell.stage.get() };
     if let Stage::Finished(Err(e)) = &*stage {
@@ -343,7 +342,7 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
 /// Rules 3 and 4: the caller is the owner and the stage holds `Finished`.
 unsafe fn outcome<F: Future>(ptr: NonNull<Header>) -> Outcome {
     // SAFETY: rule 1; the caller owns the finished stage.
-    let stage = unsafe { &*ptr.cast::<Cell<F>>().as_ref().stage.get() };
+    let stage = unsafe { &*ptr.cast::<Allocation<F>>().as_ref().stage.get() };
     match stage {
         Stage::Finished(Ok(_)) => Outcome::Completed,
         Stage::Finished(Err(e)) if e.is_panic() => {
@@ -356,6 +355,6 @@ unsafe fn outcome<F: Future>(ptr: NonNull<Header>) -> Outcome {
 /// # Safety
 /// Rule 2: no references remain.
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: rule 1 (the allocation is a Box<Cell<F>>) and rule 2 (nobody else holds it).
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
+    // SAFETY: rule 1 (the allocation is a Box<Allocation<F>>) and rule 2 (nobody else holds it).
+    drop(unsafe { Box::from_raw(ptr.cast::<Allocation<F>>().as_ptr()) });
 }

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-pub use tempo_executor::diag::{CancelCause, FinishedTask, Outcome, TaskInfo, TaskState};
+pub use tempo_executor::diag::{FinishedTask, TaskInfo, TaskState};
+pub use tempo_executor::{CancelCause, Outcome};
 
 /// A snapshot of a runtime's tasks, from [`Handle::dump`](crate::Handle::dump).
 ///

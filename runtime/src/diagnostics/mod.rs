@@ -87,7 +87,7 @@ impl RuntimeDiag {
         for worker in &self.workers {
             let mut waiting: Vec<(tempo_executor::TaskId, String)> = Vec::new();
             worker.reactor.for_each_waiter(|waker: &Waker, on| {
-                if let Some((w, id)) = tempo_executor::waker::decode(waker) {
+                if let Some((w, id)) = tempo_executor::decode(waker) {
                     if w == worker.index {
                         waiting.push((id, on.to_string()));
                     }

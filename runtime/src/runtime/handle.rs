@@ -97,7 +97,7 @@ impl Handle {
     pub(crate) fn spawn_meta<F>(
         &self,
         future: F,
-        meta: tempo_executor::diag::SpawnMeta,
+        meta: tempo_executor::SpawnMeta,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

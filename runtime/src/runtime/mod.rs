@@ -231,7 +231,7 @@ fn enter<'a>(worker: &'a Worker, handle: &Handle, role: Role) -> Entered<'a> {
 
 /// The runtime's context on this thread; restored when dropped.
 struct Entered<'a> {
-    _executor: tempo_executor::executor::Enter<'a>,
+    _executor: tempo_executor::ExecutorGuard<'a>,
     _reactor: tempo_reactor::ReactorGuard,
     previous: Option<Handle>,
 }

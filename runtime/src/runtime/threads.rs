@@ -18,6 +18,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::Duration;
 
+use tempo_executor::diag::Diagnostics;
 use tempo_executor::{Spawner, coop};
 
 use super::{Handle, Role, enter};
@@ -67,9 +68,14 @@ pub(super) fn configure(
         reactor.set_diagnostics(true);
         let loop_stats = Arc::new(LoopStats::default());
         worker.stats = Some((loop_stats.clone(), slow_poll));
+        worker.number = number;
         WorkerDiag {
             index: worker.executor.worker_index(),
-            tasks: worker.executor.enable_diagnostics(number, slow_poll),
+            tasks: {
+                let tasks = Diagnostics::new(number, slow_poll);
+                worker.executor.observe(tasks.clone());
+                tasks
+            },
             loop_stats,
             reactor,
         }

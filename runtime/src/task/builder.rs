@@ -4,7 +4,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
 
-use tempo_executor::diag::SpawnMeta;
+use tempo_executor::SpawnMeta;
 
 use super::{JoinHandle, context};
 
@@ -77,8 +77,8 @@ impl Builder {
     {
         let meta = self.meta();
         match context::inherited() {
-            None => tempo_executor::executor::spawn_with(future, meta),
-            Some(cx) => tempo_executor::executor::spawn_with(context::run_in(cx, future), meta),
+            None => tempo_executor::spawn_with(future, meta),
+            Some(cx) => tempo_executor::spawn_with(context::run_in(cx, future), meta),
         }
     }
 }

@@ -88,14 +88,14 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_via_with(spawner, future, tempo_executor::diag::SpawnMeta::here())
+    spawn_via_with(spawner, future, tempo_executor::SpawnMeta::here())
 }
 
 /// [`spawn_via`] with the name and location to record.
 pub(crate) fn spawn_via_with<F>(
     spawner: &tempo_executor::Spawner,
     future: F,
-    meta: tempo_executor::diag::SpawnMeta,
+    meta: tempo_executor::SpawnMeta,
 ) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
@@ -118,5 +118,5 @@ pub fn id() -> TaskId {
 
 /// The id of the task being polled on this thread, if any.
 pub fn try_id() -> Option<TaskId> {
-    tempo_executor::executor::current_task_id()
+    tempo_executor::current_task_id()
 }

@@ -1,8 +1,9 @@
-//! How a task id becomes a [`Waker`] and back.
+//! A task's address in the process — which worker, which task — packed into one word, the
+//! only data a tempo [`Waker`](std::task::Waker) carries.
 //!
 //! A `Waker` is a data pointer plus a table of four functions (clone, wake, wake_by_ref,
-//! drop). tempo's data "pointer" is not a pointer at all: it is the task's address in the
-//! process, packed into one word:
+//! drop). tempo's data "pointer" is not a pointer at all: it is a [`WakeRef`] packed into
+//! one word:
 //!
 //! ```text
 //!  63            32 31                 10 9         0
@@ -12,13 +13,11 @@
 //! ```
 //!
 //! So cloning a waker copies a word, dropping one does nothing, and waking one looks the
-//! worker up (a thread-local on the worker's own thread, the [`registry`](crate::registry)
-//! from anywhere else) and hands it the slot and generation. No reference count, no
+//! worker up (a thread-local on the worker's own thread, the registry from anywhere else)
+//! and hands it the slot and generation. The table of functions is in `executor.rs`, beside
+//! the wake it calls. No reference count, no
 //! allocation. The price is that the data must fit in a `usize`: tempo needs a 64-bit
 //! target.
-
-use std::ptr;
-use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::task::TaskId;
 
@@ -65,39 +64,7 @@ impl WakeRef {
             },
         }
     }
-
-    /// The waker for this task.
-    pub(crate) fn into_waker(self) -> Waker {
-        let data = ptr::without_provenance::<()>(self.to_bits());
-        // SAFETY: the vtable's functions honour RawWaker's contract: `data` is a plain
-        // integer that they never dereference, so any copy of it stays valid forever, on any
-        // thread (wakers must be Send + Sync), and clone/drop need no bookkeeping.
-        unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
-    }
 }
-
-/// The worker and task a waker wakes, if it is one of tempo's task wakers (the block_on
-/// future's waker, and wakers of other executors, give `None`). Task dumps use it to tell
-/// which task a waker parked in the reactor belongs to.
-pub fn decode(waker: &Waker) -> Option<(usize, TaskId)> {
-    if !std::ptr::eq(waker.vtable(), &VTABLE) {
-        return None;
-    }
-    let r = WakeRef::from_bits(waker.data().addr());
-    (r.task.slot != MAIN_SLOT).then_some((r.worker, r.task))
-}
-
-static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
-
-fn clone(data: *const ()) -> RawWaker {
-    RawWaker::new(data, &VTABLE)
-}
-
-fn wake(data: *const ()) {
-    crate::executor::wake(WakeRef::from_bits(data.addr()));
-}
-
-fn drop(_: *const ()) {}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,77 @@
+//! The one seam through which anything may watch a worker's tasks: [`TaskObserver`].
+//!
+//! The executor's run, schedule, spawn and abort paths know nothing of diagnostics. At each
+//! step of a task's life they announce a [`TaskEvent`] to the worker's observer — if the
+//! runtime installed one — and carry on:
+//!
+//! ```text
+//!   spawn ─► Spawned(meta)      wake ─► Scheduled      abort ─► CancelRequested(cause)
+//!   poll  ─► PollStarted … PollEnded { requeued }      end   ─► Finished(outcome)
+//! ```
+//!
+//! With no observer each announcement is one test of an empty slot: one branch per poll,
+//! per wake and per spawn, and no clock read. tempo's diagnostics ([`diag`](crate::diag):
+//! slow-poll warnings, task dumps, the watchdog) are one observer; a trace of the loop could
+//! be another. It is chosen at run time ([`Executor::observe`](crate::Executor::observe)),
+//! so `TEMPO_DEBUG` needs no rebuild.
+//!
+//! asyncio has the same seam in its debug mode: `loop.set_debug(True)` makes `_run_once`
+//! time each callback and warn about slow ones, with the rest of the loop unchanged.
+
+use std::panic::Location;
+use std::sync::Arc;
+
+use crate::task::TaskId;
+use crate::task::outcome::{CancelCause, Outcome};
+
+/// How a task was spawned: the name it was given and where. It travels with a task spawned
+/// from another thread, so that the worker that adopts it can announce it.
+#[derive(Clone, Debug)]
+pub struct SpawnMeta {
+    /// The name given with `task::Builder::name`, if any.
+    pub name: Option<Arc<str>>,
+    /// The `#[track_caller]` location of the spawn.
+    pub location: &'static Location<'static>,
+}
+
+impl SpawnMeta {
+    /// An unnamed task spawned at the caller's location.
+    #[track_caller]
+    pub fn here() -> SpawnMeta {
+        SpawnMeta {
+            name: None,
+            location: Location::caller(),
+        }
+    }
+}
+
+/// A step in a task's life, as the executor announces it.
+#[derive(Debug)]
+pub enum TaskEvent<'a> {
+    /// The task was placed in this worker's slab, spawned like this.
+    Spawned(&'a SpawnMeta),
+    /// The task was put on the run queue.
+    Scheduled,
+    /// Someone asked to cancel the task, for this reason. May be announced from any thread.
+    CancelRequested(&'a CancelCause),
+    /// A poll of the task begins (or, for a task flagged cancelled, its cancellation).
+    PollStarted,
+    /// That poll ended; `requeued` if the task woke itself during it and runs again soon.
+    PollEnded {
+        /// The task is back on the run queue.
+        requeued: bool,
+    },
+    /// The task is over, and this is how it ended. Follows its last `PollEnded`.
+    Finished(&'a Outcome),
+}
+
+/// Watches the tasks of one worker. Installed with
+/// [`Executor::observe`](crate::Executor::observe).
+///
+/// Every event but `CancelRequested` is announced on the worker's own thread, in order, and
+/// between `PollStarted` and `PollEnded` the task's own code runs; an observer must be cheap
+/// and must not call back into the executor (spawning, waking) from `on_event`.
+pub trait TaskObserver: Send + Sync {
+    /// `task` took a step: `event`.
+    fn on_event(&self, task: TaskId, event: TaskEvent<'_>);
+}
