@@ -30,13 +30,14 @@
 //! keeps and the handle that shares them, to the one [`Reactor::turn`] that drives them
 //! all:
 //!
-//! 1. `sync.rs` — the lock discipline: locks ignore poison, wakers are woken outside every
-//!    lock, and a panicking waker is contained.
+//! 1. `sync.rs` — the lock discipline: locks ignore poison.
 //! 2. `time/lateness.rs` — the timer-lateness histogram ([`LatenessHistogram`]);
 //!    `waiting_on.rs` — [`WaitingOn`], what a parked waker waits for, for task dumps.
 //! 3. The data structures, which know no handle: `time/wheel.rs`, the timer wheel;
 //!    `io/readiness.rs`, the readiness bits, their tick and the table of registered
-//!    sources, with the readiness contract every I/O call follows at its top;
+//!    sources, with the readiness contract every I/O call follows at its top, and
+//!    `wake_all`, which wakes what a turn collected once every lock is let go and contains
+//!    a panicking waker;
 //!    `time/hires.rs`, the timerfd of the high-resolution timer mode.
 //! 4. `handle.rs` — [`ReactorHandle`], what I/O objects, timers and other threads hold to reach a
 //!    reactor; the thread's current reactor; the waiter listing for task dumps.
@@ -53,7 +54,7 @@
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
-// 1. How the reactor locks and wakes.
+// 1. How the reactor locks.
 mod sync;
 
 // 2. What a parked waker waits for, in a task dump's words.

@@ -78,8 +78,9 @@ use mio::Interest;
 use mio::unix::pipe;
 use slab::Slab;
 
+use crate::io::readiness::wake_all;
 use crate::io::{Direction, Registered};
-use crate::sync::{lock, wake_all};
+use crate::sync::lock;
 
 /// One slot per signal number, 1 to 64 (Linux's `SIGRTMAX`; macOS stops at 31).
 const SLOTS: usize = 65;
