@@ -26,14 +26,17 @@
 //! # A reading order
 //!
 //! Each file uses only files before it in this list, so the crate can be read in this
-//! order, from the bottom up: from how the reactor locks and wakes, through the tables it
-//! keeps and the handle that shares them, to the one [`Reactor::turn`] that drives them
-//! all:
+//! order, from the bottom up: from how the reactor locks, through the tables it keeps (and
+//! how it wakes what they hold) and the handle that shares them, to the one
+//! [`Reactor::turn`] that drives them all:
 //!
 //! 1. `sync.rs` — the lock discipline: locks ignore poison.
 //! 2. `time/lateness.rs` — the timer-lateness histogram ([`LatenessHistogram`]);
 //!    `waiting_on.rs` — [`WaitingOn`], what a parked waker waits for, for task dumps.
-//! 3. The data structures, which know no handle: `time/wheel.rs`, the timer wheel;
+//! 3. The data structures, which know no handle: the timer wheel, in `time/wheel/` —
+//!    `slots.rs` (where a timer is kept), `fire.rs` (what the turn asks of the wheel:
+//!    the nearest deadline, what has expired), `arm.rs` (what a `Sleep` asks: arm, re-arm,
+//!    cancel);
 //!    `io/readiness.rs`, the readiness bits, their tick and the table of registered
 //!    sources, with the readiness contract every I/O call follows at its top, and
 //!    `wake_all`, which wakes what a turn collected once every lock is let go and contains
@@ -50,7 +53,8 @@
 //! 6. `reactor.rs` — the [`Reactor`]: the `mio::Poll`, and one [`Reactor::turn`] of the
 //!    wait ([`TurnStats`] says what it did).
 //!
-//! `time/mod.rs` and `io/mod.rs` are tables of contents, like this file.
+//! `time/mod.rs`, `time/wheel/mod.rs` and `io/mod.rs` are tables of contents, like this
+//! file.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 

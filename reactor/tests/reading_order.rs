@@ -53,7 +53,7 @@ use std::path::{Path, PathBuf};
 /// it uses. Every file is a key, even one that uses none.
 type Imports = BTreeMap<String, BTreeSet<String>>;
 
-/// A module's path from the crate root: `["time", "wheel"]` for `time/wheel.rs`, `[]` for
+/// A module's path from the crate root: `["time", "sleep"]` for `time/sleep.rs`, `[]` for
 /// `lib.rs`.
 type ModulePath = Vec<String>;
 
@@ -190,7 +190,7 @@ impl Crate {
     }
 }
 
-/// The module a file under `src` is: `time/wheel.rs` is `time::wheel`; `time/mod.rs` is
+/// The module a file under `src` is: `time/sleep.rs` is `time::sleep`; `time/mod.rs` is
 /// `time`; `lib.rs` is the root.
 fn module_of(file: &str) -> ModulePath {
     let mut module: ModulePath = file
