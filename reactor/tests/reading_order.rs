@@ -7,7 +7,7 @@
 //! files have no cycle, and an import cycle is easy to add without noticing — a helper in a
 //! lower file that reaches up for one type. This test fails when one appears, and names it:
 //! if `sync.rs` said `use crate::reactor::Reactor;`, it would print
-//! `reactor.rs → handle.rs → io/readiness.rs → sync.rs → reactor.rs`.
+//! `handle.rs → io/readiness.rs → sync.rs → reactor.rs → handle.rs`.
 //!
 //! # How the imports are found
 //!

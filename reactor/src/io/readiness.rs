@@ -261,7 +261,7 @@ impl IoTable {
 /// Wake every waker in `wakers`, leaving it empty (and its capacity kept for the next turn).
 /// The turn wakes what [`IoTable::dispatch`] and the timer wheel collected with it, after
 /// every lock is let go; so do the reactor's shutdown and the signal fan-out
-/// (`signal.rs`).
+/// (`signal/fanout.rs`).
 ///
 /// A `Waker` is not always tempo's: a tempo future polled by another executor (a
 /// `futures::executor::block_on`, a test harness) stores that executor's waker here, and
