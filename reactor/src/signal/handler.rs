@@ -1,10 +1,11 @@
 //! The signal handler and everything it touches: the pending flags, the self-pipe it
 //! writes to, its installation with `sigaction`, and the `errno` it must leave as it found
-//! it. In the loop, this is the only code that runs *outside* it — on whatever thread the
-//! kernel interrupts — and its byte in the pipe is what brings a signal into the loop, as
-//! readiness of the pipe's read end (asyncio's `signal.set_wakeup_fd`). All of the
-//! `unsafe` of `signal/` is in this file; the rules that make it sound are numbered in
-//! `signal/mod.rs`, and each `SAFETY` comment cites one.
+//! it. The handler, `on_signal`, is the one piece of the reactor that runs outside the
+//! loop — on whatever thread the kernel interrupts — and its byte in the pipe is what
+//! brings a signal into the loop, as readiness of the pipe's read end (asyncio's
+//! `signal.set_wakeup_fd`). All of the `unsafe` of `signal/` is in this file; the rules
+//! that make it sound are numbered in `signal/mod.rs`, and a `SAFETY` comment that rests on
+//! one cites it.
 
 use std::io;
 use std::os::fd::AsRawFd;
