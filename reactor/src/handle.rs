@@ -4,9 +4,9 @@
 //! [`ReactorGuard`]), which new sockets and timers register with.
 //!
 //! In the crate's reading order this comes after the data structures a handle shares — the
-//! I/O table (`io/readiness.rs`), the timer wheel (`time/wheel.rs`), the lateness recorder
+//! I/O table (`io/readiness.rs`), the timer wheel (`time/wheel/`), the lateness recorder
 //! — and before everything that holds a handle: registrations (`io/registration.rs`), the
-//! timer futures (`time/sleep.rs` and the two built on it), signals (`signal.rs`), and the
+//! timer futures (`time/sleep.rs` and the two built on it), signals (`signal/`), and the
 //! reactor itself (`reactor.rs`), which owns the `mio::Poll` and makes the handles.
 //!
 //! # Who is parked, for task dumps

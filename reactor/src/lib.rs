@@ -26,34 +26,48 @@
 //! # A reading order
 //!
 //! Each file uses only files before it in this list, so the crate can be read in this
-//! order, from the bottom up: from how the reactor locks and wakes, through the tables it
-//! keeps and the handle that shares them, to the one [`Reactor::turn`] that drives them
-//! all:
+//! order, from the bottom up: from how the reactor locks, through the tables it keeps (and
+//! how it wakes what they hold) and the handle that shares them, to the one
+//! [`Reactor::turn`] that drives them all:
 //!
-//! 1. `sync.rs` — the lock discipline: locks ignore poison, wakers are woken outside every
-//!    lock, and a panicking waker is contained.
+//! 1. `sync.rs` — the lock discipline: locks ignore poison.
 //! 2. `time/lateness.rs` — the timer-lateness histogram ([`LatenessHistogram`]);
 //!    `waiting_on.rs` — [`WaitingOn`], what a parked waker waits for, for task dumps.
-//! 3. The data structures, which know no handle: `time/wheel.rs`, the timer wheel;
-//!    `io/readiness.rs`, the readiness bits, their tick and the table of registered
-//!    sources, with the readiness contract every I/O call follows at its top;
-//!    `time/hires.rs`, the timerfd of the high-resolution timer mode.
-//! 4. `handle.rs` — [`ReactorHandle`], what I/O objects, timers and other threads hold to reach a
-//!    reactor; the thread's current reactor; the waiter listing for task dumps.
-//! 5. What holds a handle: `io/registration.rs` ([`Registration`], [`Registered`]);
-//!    `time/sleep.rs`, `time/timeout.rs`, `time/interval.rs` ([`sleep`](time::sleep),
-//!    [`timeout`](time::timeout), [`interval`](time::interval)); and, on Unix, [`signal`]
-//!    — the signal handler, its self-pipe, and the fan-out that wakes every
-//!    [`SignalListener`](signal::SignalListener) of a signal. Its `unsafe` (`sigaction`,
-//!    the handler's `write`) stays inside that file.
+//! 3. The data structures, which know no handle:
+//!    - the timer wheel, `time/wheel/`: `slots.rs`, where a timer is kept; `fire.rs`,
+//!      what the turn asks of the wheel (the nearest deadline, what has expired);
+//!      `arm.rs`, what a `Sleep` asks (arm, re-arm, cancel);
+//!    - `io/readiness.rs` — the readiness bits, their tick and the table of registered
+//!      sources, with the readiness contract every I/O call follows at its top; the
+//!      dispatch that takes the wakers of what became ready, and `wake_all`, which wakes
+//!      what a turn collected once every lock is let go and contains a panicking waker;
+//!    - `time/hires.rs` — the timerfd of the high-resolution timer mode.
+//! 4. `handle.rs` — [`ReactorHandle`], what I/O objects, timers and other threads hold to
+//!    reach a reactor; the thread's current reactor; the waiter listing for task dumps.
+//! 5. What holds a handle:
+//!    - `io/registration.rs` ([`Registration`], [`Registered`]);
+//!    - `time/sleep.rs`, `time/timeout.rs`, `time/interval.rs` ([`sleep`](time::sleep),
+//!      [`timeout`](time::timeout), [`interval`](time::interval));
+//!    - on Unix, [`signal`], in `signal/`: `kind.rs`, the signals by name; `registry.rs`,
+//!      each signal's listeners and generation; `handler.rs`, the signal handler and its
+//!      self-pipe; `fanout.rs`, which wakes every listener of a signal; `listener.rs`,
+//!      [`SignalListener`](signal::SignalListener). Its `unsafe` (`sigaction`, the
+//!      handler's `write`, `errno`) stays inside `handler.rs`; the other four forbid it.
 //! 6. `reactor.rs` — the [`Reactor`]: the `mio::Poll`, and one [`Reactor::turn`] of the
 //!    wait ([`TurnStats`] says what it did).
 //!
-//! `time/mod.rs` and `io/mod.rs` are tables of contents, like this file.
+//! The turn's wake path for I/O, from `epoll_wait` to `Waker::wake`, crosses two files:
+//! `reactor.rs` (`Reactor::turn`) and `io/readiness.rs` (`IoTable::dispatch`,
+//! `SourceRecord::set_readiness`, `Waiters::take_into`, then `wake_all`); it takes its
+//! locks with `sync::lock`, step 1. Expired timers join it from `TimerWheel::expire`
+//! (`time/wheel/fire.rs`), and are woken by the same `wake_all`.
+//!
+//! `time/mod.rs`, `time/wheel/mod.rs`, `io/mod.rs` and `signal/mod.rs` are tables of
+//! contents, like this file.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
-// 1. How the reactor locks and wakes.
+// 1. How the reactor locks.
 mod sync;
 
 // 2. What a parked waker waits for, in a task dump's words.
@@ -68,7 +82,7 @@ pub mod io;
 // 4. The handle to a reactor, and the thread's current one.
 mod handle;
 
-// 5. Unix signals: handler, self-pipe, fan-out.
+// 5. Unix signals: names, registry, handler and self-pipe, fan-out, listener.
 #[cfg(unix)]
 pub mod signal;
 

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 
 use crate::handle::{self, Shared};
-use crate::io::readiness::IoTable;
-use crate::sync::{lock, wake_all};
+use crate::io::readiness::{IoTable, wake_all};
+use crate::sync::lock;
 use crate::time::hires::{self, HiRes};
 use crate::time::lateness;
 use crate::time::wheel::TimerWheel;
@@ -162,7 +162,8 @@ impl Reactor {
     /// 4. Expire the timers whose deadline has passed, in deadline order (within a
     ///    millisecond, in arming order), and collect their wakers.
     /// 5. Wake everything collected, after every lock is released. A waker that panics is
-    ///    contained and logged, and the rest are still woken (`wake_all`).
+    ///    contained and logged, and the rest are still woken (`wake_all`, in
+    ///    `io/readiness.rs`).
     pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<TurnStats> {
         // 1.
         let next_timer = lock(&self.shared.timers).next_deadline();

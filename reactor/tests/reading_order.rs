@@ -7,7 +7,7 @@
 //! files have no cycle, and an import cycle is easy to add without noticing — a helper in a
 //! lower file that reaches up for one type. This test fails when one appears, and names it:
 //! if `sync.rs` said `use crate::reactor::Reactor;`, it would print
-//! `reactor.rs → handle.rs → io/readiness.rs → sync.rs → reactor.rs`.
+//! `handle.rs → io/readiness.rs → sync.rs → reactor.rs → handle.rs`.
 //!
 //! # How the imports are found
 //!
@@ -53,7 +53,7 @@ use std::path::{Path, PathBuf};
 /// it uses. Every file is a key, even one that uses none.
 type Imports = BTreeMap<String, BTreeSet<String>>;
 
-/// A module's path from the crate root: `["time", "wheel"]` for `time/wheel.rs`, `[]` for
+/// A module's path from the crate root: `["time", "sleep"]` for `time/sleep.rs`, `[]` for
 /// `lib.rs`.
 type ModulePath = Vec<String>;
 
@@ -190,7 +190,7 @@ impl Crate {
     }
 }
 
-/// The module a file under `src` is: `time/wheel.rs` is `time::wheel`; `time/mod.rs` is
+/// The module a file under `src` is: `time/sleep.rs` is `time::sleep`; `time/mod.rs` is
 /// `time`; `lib.rs` is the root.
 fn module_of(file: &str) -> ModulePath {
     let mut module: ModulePath = file

@@ -3,8 +3,10 @@
 //! [`SourceRecord`] per source, the readiness bits and their tick. It knows no `ReactorHandle`:
 //! `Registration` (`io/registration.rs`) is the half that holds one,
 //! built on this. In the loop, the reactor's turn calls
-//! [`IoTable::dispatch`] for each event `epoll_wait` returns, under the table's lock, and
-//! collects the wakers to wake once it has let go (`sync.rs`).
+//! [`IoTable::dispatch`] for each event `epoll_wait` returns, under the table's lock,
+//! collecting the wakers it takes, and wakes them with [`wake_all`] once it has let go.
+//! These two are the whole of the turn's wake path inside the crate: from `epoll_wait`'s
+//! events to `Waker::wake`, it crosses only `reactor.rs` and this file.
 //!
 //! A socket is registered once with the reactor's `Poll` (edge-triggered, for both
 //! directions), under a [`Token`] whose low bits are its key in the `IoTable` slab. From
@@ -31,6 +33,8 @@
 //! to a new socket — is dropped. At worst a registration sees a *spurious* wake, which the
 //! protocol above absorbs (the syscall returns `WouldBlock`); it never sees a wrong one.
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
@@ -251,5 +255,42 @@ impl IoTable {
         for (_, io) in self.slab.iter() {
             io.take_wakers(to_wake);
         }
+    }
+}
+
+/// Wake every waker in `wakers`, leaving it empty (and its capacity kept for the next turn).
+/// The turn wakes what [`IoTable::dispatch`] and the timer wheel collected with it, after
+/// every lock is let go; so do the reactor's shutdown and the signal fan-out
+/// (`signal/fanout.rs`).
+///
+/// A `Waker` is not always tempo's: a tempo future polled by another executor (a
+/// `futures::executor::block_on`, a test harness) stores that executor's waker here, and
+/// its `wake` is code we do not control. If one panics, the panic must not unwind out of
+/// the reactor's turn: the wakers after it would be dropped unwoken, and their tasks would
+/// wait for ever on readiness that has already come. So each wake runs inside
+/// `catch_unwind`; a panic is logged and the rest are still woken. On the path where
+/// nothing panics this costs nothing: unwinding tables, no extra instructions.
+pub(crate) fn wake_all(wakers: &mut Vec<Waker>) {
+    for waker in wakers.drain(..) {
+        // `AssertUnwindSafe`: the closure owns the waker it consumes and touches no other
+        // state, so nothing half-updated can be observed after a panic.
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+            log::error!(
+                "tempo reactor: a waker panicked while being woken ({}); the other wakers \
+                 of this turn are still woken",
+                panic_message(&*payload)
+            );
+        }
+    }
+}
+
+/// The text of a panic's payload, as `panic!` formats it, or a placeholder.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text
+    } else {
+        "a panic payload that is not a string"
     }
 }

@@ -1,7 +1,7 @@
 //! Time: [`sleep`](sleep()), [`interval`](interval()), [`timeout`](timeout()) — asyncio's
 //! `sleep`, a periodic loop, and `wait_for` / `asyncio.timeout`.
 //!
-//! Every timer is an entry in its reactor's timer wheel (`time/wheel.rs`) — armed the first
+//! Every timer is an entry in its reactor's timer wheel (`time/wheel/`) — armed the first
 //! time its future is polled, removed when the future is dropped, both in O(1). The
 //! reactor sleeps in `epoll_wait` until the nearest deadline, then wakes the timers that
 //! are due, in deadline order (within a millisecond, in the order they were armed).
@@ -23,7 +23,8 @@
 //! timers ran ([`LatenessHistogram`], `time/lateness.rs`).
 //!
 //! The files, in the crate's reading order (see the crate doc): `lateness.rs` (knows
-//! nothing else of the crate); `wheel.rs` and `hires.rs`, the data a reactor keeps, which
+//! nothing else of the crate); `wheel/` — `slots.rs`, `fire.rs`, `arm.rs`, with its own
+//! table of contents in `wheel/mod.rs` — and `hires.rs`, the data a reactor keeps, which
 //! know no `ReactorHandle`; then, after `handle.rs`, the futures that hold one — `sleep.rs`, and
 //! `timeout.rs` and `interval.rs` built on it.
 

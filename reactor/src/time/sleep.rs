@@ -2,7 +2,7 @@
 //! `interval` are built on it.
 //!
 //! In the loop: at its first poll a `Sleep` takes the thread's current [`ReactorHandle`] and arms
-//! a timer in that reactor's wheel (`time/wheel.rs`) with the task's waker; the reactor's
+//! a timer in that reactor's wheel (`time/wheel/`) with the task's waker; the reactor's
 //! turn sleeps in `epoll_wait` until the nearest deadline, fires the timer and wakes the
 //! task; the next poll finds the timer fired and completes, recording its lateness
 //! (`time/lateness.rs`) if diagnostics are on. Dropping it cancels the timer.
