@@ -92,12 +92,38 @@
 //!     assert!(start.elapsed() < Duration::from_millis(150));
 //! });
 //! ```
+//!
+//! # Reading order
+//!
+//! Each file uses only the files before it:
+//!
+//! 1. `set.rs` — `FutureSet`, many futures in one task, each with a waker of its own so a
+//!    wake costs one poll: the engine under the functions below.
+//! 2. `join.rs` — [`join!`](crate::join), [`join_all`] and [`try_join_all`]: waiting for
+//!    all.
+//! 3. `race.rs` — [`race`] and [`race_all`]: the first of futures of one output type.
+//! 4. `as_completed.rs` — [`as_completed`]: outputs in the order the futures finish.
+//! 5. `select/` — [`select!`](crate::select): the first of futures of any types, each with
+//!    its own handler; its `mod.rs` lists its files.
+//!
+//! This file keeps, besides the re-exports, what the macros of `join.rs` and `select/`
+//! name through `$crate` paths: `__count_skips!`, `__none_for!`, and the `__private`
+//! module with `Either`.
 
-mod as_completed;
-mod join;
-mod race;
-mod select;
+// 1. Many futures in one task, polled as they wake.
 mod set;
+
+// 2. Waiting for all.
+mod join;
+
+// 3. The first of one type.
+mod race;
+
+// 4. In the order they finish.
+mod as_completed;
+
+// 5. The first of any types, with handlers.
+mod select;
 
 pub use as_completed::{AsCompleted, as_completed};
 pub use futures_core::{FusedStream, Stream};

@@ -11,17 +11,57 @@
 //! always safe: it never leaks the lock or a permit, never loses an item, and never
 //! swallows a wake-up meant for the next waiter. The rule that guarantees it is in
 //! `waitlist.rs`'s docs.
+//!
+//! # Reading order
+//!
+//! Each file uses only the files before it (`oneshot.rs` uses none of them):
+//!
+//! 1. `waitlist.rs` — `WaitList`, the FIFO of waiting tasks every primitive here keeps, and
+//!    the rule that makes cancelling a wait safe.
+//! 2. `event.rs` — [`Event`], a flag that tasks wait on.
+//! 3. `mutex/` — [`Mutex`]: a lock handed to the first waiter, never grabbed; its guards,
+//!    and its lock futures.
+//! 4. `condition.rs` — [`Condition`]: waiting, with a `Mutex` released, to be notified.
+//! 5. `rwlock/` — [`RwLock`]: many readers or one writer, built the way `Mutex` is (and
+//!    sharing its [`TryLockError`]).
+//! 6. `semaphore/` — [`Semaphore`]: permits granted first come, first served.
+//! 7. `barrier.rs` — [`Barrier`]: `n` tasks wait until all `n` have arrived.
+//! 8. `queue/` — [`Queue`]: asyncio's `Queue`, many producers and many consumers.
+//! 9. `mpsc/` — [`mpsc`]: a queue split into sending and receiving handles.
+//! 10. `oneshot.rs` — [`oneshot`]: a channel for exactly one value.
+//!
+//! `mutex/`, `rwlock/`, `semaphore/`, `queue/` and `mpsc/` each have a `mod.rs` that lists
+//! their own files in the same way.
 
-mod barrier;
-mod condition;
-mod event;
-pub mod mpsc;
-mod mutex;
-pub mod oneshot;
-mod queue;
-mod rwlock;
-mod semaphore;
+// 1. The FIFO of waiters under every primitive.
 pub(crate) mod waitlist;
+
+// 2. A flag to wait on.
+mod event;
+
+// 3. The lock.
+mod mutex;
+
+// 4. Waiting for a change, with the lock released.
+mod condition;
+
+// 5. Readers and writers.
+mod rwlock;
+
+// 6. Permits.
+mod semaphore;
+
+// 7. Waiting for each other.
+mod barrier;
+
+// 8. asyncio's queue.
+mod queue;
+
+// 9. Channels: many senders, one receiver.
+pub mod mpsc;
+
+// 10. A channel for one value.
+pub mod oneshot;
 
 pub use barrier::*;
 pub use condition::*;

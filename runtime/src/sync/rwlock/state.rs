@@ -1,47 +1,20 @@
-//! [`RwLock`]: many readers or one writer, fair between them.
+//! The [`RwLock`] type: the value in its `Arc`, the count of readers and the queue of waiting
+//! readers and writers behind one `std::sync::Mutex`, and what every way of taking or
+//! giving back access is built on — `try_take` (the fast path), `release` and `grant`
+//! (admitting the queue's front fairly, as `rwlock/mod.rs` explains).
 //!
-//! asyncio has no reader-writer lock; this is tokio's `RwLock`, built the way tempo's
-//! [`Mutex`](super::Mutex) is.
-//!
-//! ## Fairness
-//!
-//! Requests are served in arrival order from one [`WaitList`]. A reader may join readers
-//! already inside only if nobody is queued: once a writer waits, later readers queue behind
-//! it, so a steady stream of readers cannot starve writers. When the lock comes free,
-//! `grant` admits the queue's front: a writer alone, or every reader up to the next writer.
-//!
-//! ```text
-//!   held by R1 R2    queue: [W1] [R3] [R4] [W2] [R5]
-//!   R1, R2 release → W1 writes          queue: [R3] [R4] [W2] [R5]
-//!   W1 releases    → R3 and R4 read     queue: [W2] [R5]
-//! ```
-//!
-//! ## Where the value lives — a labelled shortcut
-//!
-//! As in `Mutex`, `tempo-runtime` forbids `unsafe`, so the value cannot be lent out of an
-//! `UnsafeCell`. It lives in one `Arc` made by [`RwLock::new`]: each read guard holds a
-//! clone (an atomic increment, no allocation), and a writer holds the `Arc` itself, which is
-//! unique then because a writer is admitted only when no reader holds a clone. A
-//! production lock keeps the value inline and counts readers in one atomic word.
-//!
-//! ## Cancellation
-//!
-//! A dropped `read()`/`write()` future leaves the queue; if access had been granted to it,
-//! it gives the access back, and `grant` runs again. `grant` also runs when a waiter that
-//! was *not* granted leaves: a cancelled writer at the front may have been the only thing
-//! keeping the readers behind it out.
+//! asyncio has no reader-writer lock to compare with. The methods that take access are in
+//! the next files of the reading order: `try_read`/`try_write` in `guard.rs`,
+//! `read`/`write` in `lock.rs`. Their guards and futures call back into `poll_access`,
+//! `cancel_access` and `unlock` here.
 
 use std::fmt;
-use std::future::Future;
-use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Waker, ready};
 
 use tempo_executor::coop;
 
-use super::mutex::TryLockError;
-use super::waitlist::{Progress, WaitList};
+use crate::sync::waitlist::{Progress, WaitList};
 
 /// An asynchronous reader-writer lock: any number of readers, or one writer, FIFO-fair.
 ///
@@ -49,7 +22,7 @@ use super::waitlist::{Progress, WaitList};
 /// and nothing around the reads, which is only safe on one event loop). Differs from
 /// `std::sync::RwLock` in that the guards may be held across `.await`, and in its strict
 /// fairness: a queued writer blocks readers that arrive after it. Because read guards share
-/// the value through an `Arc` (see the module docs), `RwLock<T>` is `Send` and `Sync` when
+/// the value through an `Arc` (see `rwlock/mod.rs`), `RwLock<T>` is `Send` and `Sync` when
 /// `T` is `Send + Sync`; tokio's is `Send` for any `T: Send`.
 ///
 /// ```
@@ -79,7 +52,7 @@ pub struct RwLock<T> {
 /// Invariants: `value` is `None` exactly while a writer (a guard, or a granted waiter's
 /// node) holds it, and then `readers == 0`; `readers` counts every clone of the `Arc` out
 /// in read guards and granted readers' nodes.
-struct State<T> {
+pub(super) struct State<T> {
     /// The value, when no writer holds it.
     value: Option<Arc<T>>,
     /// Readers admitted and not yet gone: read guards, and granted readers not yet polled.
@@ -99,16 +72,16 @@ struct Waiter<T> {
 
 /// The two kinds of access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Access {
-    /// Shared, through a [`RwLockReadGuard`].
+pub(super) enum Access {
+    /// Shared, through an `RwLockReadGuard` (`guard.rs`).
     Read,
-    /// Exclusive, through a [`RwLockWriteGuard`].
+    /// Exclusive, through an `RwLockWriteGuard` (`guard.rs`).
     Write,
 }
 
 impl<T> RwLock<T> {
-    /// A new, unlocked `RwLock` holding `value`. Allocates once, for the value (see the
-    /// module docs); reading and writing never allocate.
+    /// A new, unlocked `RwLock` holding `value`. Allocates once, for the value (see
+    /// `rwlock/mod.rs`); reading and writing never allocate.
     pub fn new(value: T) -> RwLock<T> {
         RwLock {
             state: std::sync::Mutex::new(State {
@@ -116,51 +89,6 @@ impl<T> RwLock<T> {
                 readers: 0,
                 waiters: WaitList::new(),
             }),
-        }
-    }
-
-    /// Wait for shared access. Readers share the lock with each other, but queue behind any
-    /// writer that arrived before them.
-    ///
-    /// **Cancellation safe:** dropping the future gives up its place, or the access it was
-    /// granted.
-    pub fn read(&self) -> ReadLock<'_, T> {
-        ReadLock {
-            lock: self,
-            progress: Progress::Idle,
-        }
-    }
-
-    /// Wait for exclusive access.
-    ///
-    /// **Cancellation safe**, as [`read`](RwLock::read).
-    pub fn write(&self) -> WriteLock<'_, T> {
-        WriteLock {
-            lock: self,
-            progress: Progress::Idle,
-        }
-    }
-
-    /// Take shared access if it is available now: no writer holds the lock and nobody is
-    /// queued (a queued writer comes first).
-    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
-        match try_take(&mut self.state(), Access::Read) {
-            Some(value) => Ok(RwLockReadGuard {
-                lock: self,
-                value: Some(value),
-            }),
-            None => Err(TryLockError::new()),
-        }
-    }
-
-    /// Take exclusive access if the lock is free now and nobody is queued.
-    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
-        match try_take(&mut self.state(), Access::Write) {
-            Some(value) => Ok(RwLockWriteGuard {
-                lock: self,
-                value: Some(value),
-            }),
-            None => Err(TryLockError::new()),
         }
     }
 
@@ -193,12 +121,12 @@ impl<T> RwLock<T> {
     }
 
     /// Lock the state. A poisoned state is still consistent (see `Mutex::state`).
-    fn state(&self) -> std::sync::MutexGuard<'_, State<T>> {
+    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Poll for `access` on behalf of a `read()`/`write()` future.
-    fn poll_access(
+    pub(super) fn poll_access(
         &self,
         access: Access,
         progress: &mut Progress,
@@ -237,7 +165,7 @@ impl<T> RwLock<T> {
 
     /// A `read()`/`write()` future is being dropped: leave the queue, give back any access
     /// it was granted, and admit whoever that (or our leaving) lets in.
-    fn cancel_access(&self, progress: Progress) {
+    pub(super) fn cancel_access(&self, progress: Progress) {
         let Progress::Waiting(key) = progress else {
             return;
         };
@@ -254,7 +182,7 @@ impl<T> RwLock<T> {
     }
 
     /// A guard is going away: give its access back and wake whoever that admits.
-    fn unlock(&self, access: Access, value: Arc<T>) {
+    pub(super) fn unlock(&self, access: Access, value: Arc<T>) {
         let mut wakers = Vec::new();
         {
             let mut state = self.state();
@@ -267,7 +195,7 @@ impl<T> RwLock<T> {
 
 /// The fast path of `read`/`write`/`try_*`: take `access` at once if nobody is queued and
 /// the lock allows it. Never touches the queue, so never allocates.
-fn try_take<T>(state: &mut State<T>, access: Access) -> Option<Arc<T>> {
+pub(super) fn try_take<T>(state: &mut State<T>, access: Access) -> Option<Arc<T>> {
     if !state.waiters.is_empty() {
         return None;
     }
@@ -332,150 +260,5 @@ impl<T> fmt::Debug for RwLock<T> {
             .field("readers", &state.readers)
             .field("waiters", &state.waiters.len())
             .finish()
-    }
-}
-
-/// The future returned by [`RwLock::read`]; resolves to a [`RwLockReadGuard`].
-#[must_use = "futures do nothing unless awaited"]
-pub struct ReadLock<'a, T> {
-    /// The lock being read.
-    lock: &'a RwLock<T>,
-    /// Queued or not, and under which key.
-    progress: Progress,
-}
-
-impl<'a, T> Future for ReadLock<'a, T> {
-    type Output = RwLockReadGuard<'a, T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RwLockReadGuard<'a, T>> {
-        let this = &mut *self;
-        let value = ready!(this.lock.poll_access(Access::Read, &mut this.progress, cx));
-        Poll::Ready(RwLockReadGuard {
-            lock: this.lock,
-            value: Some(value),
-        })
-    }
-}
-
-impl<T> Drop for ReadLock<'_, T> {
-    fn drop(&mut self) {
-        self.lock.cancel_access(self.progress);
-    }
-}
-
-/// The future returned by [`RwLock::write`]; resolves to a [`RwLockWriteGuard`].
-#[must_use = "futures do nothing unless awaited"]
-pub struct WriteLock<'a, T> {
-    /// The lock being written.
-    lock: &'a RwLock<T>,
-    /// Queued or not, and under which key.
-    progress: Progress,
-}
-
-impl<'a, T> Future for WriteLock<'a, T> {
-    type Output = RwLockWriteGuard<'a, T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RwLockWriteGuard<'a, T>> {
-        let this = &mut *self;
-        let value = ready!(this.lock.poll_access(Access::Write, &mut this.progress, cx));
-        Poll::Ready(RwLockWriteGuard {
-            lock: this.lock,
-            value: Some(value),
-        })
-    }
-}
-
-impl<T> Drop for WriteLock<'_, T> {
-    fn drop(&mut self) {
-        self.lock.cancel_access(self.progress);
-    }
-}
-
-impl<T> fmt::Debug for ReadLock<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadLock")
-            .field("progress", &self.progress)
-            .finish()
-    }
-}
-
-impl<T> fmt::Debug for WriteLock<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WriteLock")
-            .field("progress", &self.progress)
-            .finish()
-    }
-}
-
-/// Shared access to an [`RwLock`]'s value; released when dropped.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct RwLockReadGuard<'a, T> {
-    /// The lock this guard reads.
-    lock: &'a RwLock<T>,
-    /// This reader's clone of the value; `Some` until the destructor gives it back.
-    value: Option<Arc<T>>,
-}
-
-impl<T> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        self.value.as_deref().expect("a live guard holds the value")
-    }
-}
-
-impl<T> Drop for RwLockReadGuard<'_, T> {
-    fn drop(&mut self) {
-        if let Some(value) = self.value.take() {
-            self.lock.unlock(Access::Read, value);
-        }
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-/// Exclusive access to an [`RwLock`]'s value; released when dropped.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct RwLockWriteGuard<'a, T> {
-    /// The lock this guard writes.
-    lock: &'a RwLock<T>,
-    /// The value, unique while we hold it; `Some` until the destructor gives it back.
-    value: Option<Arc<T>>,
-}
-
-impl<T> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        self.value.as_deref().expect("a live guard holds the value")
-    }
-}
-
-impl<T> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // Unique by the invariant on `State`: a writer is admitted only when `readers == 0`,
-        // and every reader drops its clone before it is uncounted.
-        self.value
-            .as_mut()
-            .and_then(Arc::get_mut)
-            .expect("a writer's Arc is unique")
-    }
-}
-
-impl<T> Drop for RwLockWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        if let Some(value) = self.value.take() {
-            self.lock.unlock(Access::Write, value);
-        }
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
     }
 }
