@@ -483,7 +483,8 @@ fn a_read_cancelled_by_a_timeout_loses_no_data_and_the_stream_still_works() {
                 "a read with nothing to read completed"
             );
 
-            // The dropped read left no stale waker behind, and lost nothing.
+            // The dropped read lost nothing. (Its waker stays parked until the next event,
+            // which wakes this task once, spuriously: docs/DESIGN.md, "Wakers".)
             client.write_all(b"after the timeout").await.expect("write");
             let mut got = [0u8; 17];
             server

@@ -17,7 +17,7 @@
 //!   wake the thread that polled them last. This is supported, not just tolerated: sockets
 //!   are `Send` (`tests/tcp.rs` checks it), and the reactor stores whatever waker polled
 //!   last. The reactor keeps *every* waker that polled a socket direction (`reactor/src/
-//!   io.rs`: a shared socket's waiters are all woken), so the old owner may be woken once,
+//!   io/readiness.rs`: a shared socket's waiters are all woken), so the old owner may be woken once,
 //!   spuriously; the tests allow that and pin only that it is not woken more.
 //!
 //! Where a test needs the reactor to be asleep before it acts (the resets), it does not

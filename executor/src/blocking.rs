@@ -78,7 +78,7 @@ impl BlockingTask {
             true
         } else {
             let mut cx = Context::from_waker(Waker::noop());
-            // SAFETY: as above; `RunOnce` is ready on its first poll, panics included
+            // SAFETY: rule 3b, as above; `RunOnce` is ready on its first poll, panics included
             // (caught by `poll` and stored as the output).
             unsafe { raw.poll(&mut cx) }
         };

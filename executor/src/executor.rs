@@ -173,8 +173,8 @@ impl Executor {
     {
         if self.closed.get() {
             let task = RawTask::new(future, None);
-            // SAFETY: a brand-new task on its owner's thread; `complete` takes the
-            // executor's reference and the JoinHandle keeps the other.
+            // SAFETY: rule 3: a brand-new task on its owner's thread, never polled; rule 2:
+            // `complete` takes the executor's reference and the JoinHandle keeps the other.
             unsafe {
                 task.cancel();
                 task.complete();
@@ -291,8 +291,8 @@ impl Executor {
                 tasks.remove(task.id().slot as usize);
                 self.live.store(tasks.len(), Ordering::Release);
                 drop(tasks);
-                // SAFETY: the stage is Finished, we are the owner, and the slab's
-                // reference — just removed — is the executor's.
+                // SAFETY: rules 3 and 4: we are the owner and the stage is Finished; rule 2:
+                // the slab's reference — just removed — is the executor's to give up.
                 unsafe { task.complete() };
             }
             Ran::Requeue => {
@@ -318,7 +318,7 @@ impl Executor {
             let waker = waker(r);
             let mut cx = Context::from_waker(&waker);
             self.current_task.set(Some((r.task, task)));
-            // SAFETY: as above.
+            // SAFETY: rule 3, as above: the owner polls a task that is not complete.
             let finished = coop::with_budget(|| unsafe { task.poll(&mut cx) });
             self.current_task.set(None);
             finished
@@ -377,9 +377,9 @@ fn wake_waker(data: *const ()) {
 /// The waker for the task `r` names.
 pub(crate) fn waker(r: WakeRef) -> Waker {
     let data = ptr::without_provenance::<()>(r.to_bits());
-    // SAFETY: the vtable's functions honour RawWaker's contract: `data` is a plain integer
-    // that they never dereference, so any copy of it stays valid forever, on any thread
-    // (wakers must be Send + Sync), and clone/drop need no bookkeeping.
+    // SAFETY: rule 8: `data` is a plain integer that the vtable's functions never
+    // dereference, so they honour RawWaker's contract — any copy stays valid for ever, on
+    // any thread (wakers must be Send + Sync), and clone and drop need no bookkeeping.
     unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
 }
 

@@ -179,7 +179,7 @@ impl<T> Drop for JoinHandle<T> {
             // SAFETY: rule 4.
             unsafe { self.raw.drop_output() };
         }
-        // SAFETY: this is the handle's reference; the handle is going away.
+        // SAFETY: rule 2: this is the handle's reference; the handle is going away.
         unsafe { self.raw.drop_ref() };
     }
 }
@@ -288,7 +288,7 @@ impl Clone for AbortHandle {
 
 impl Drop for AbortHandle {
     fn drop(&mut self) {
-        // SAFETY: this handle's reference; the handle is going away.
+        // SAFETY: rule 2: this handle's reference; the handle is going away.
         unsafe { self.raw.drop_ref() };
     }
 }

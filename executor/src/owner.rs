@@ -131,7 +131,7 @@ impl Executor {
                     let outcome = Outcome::Cancelled(Some(CancelCause::Shutdown));
                     observer.on_event(task.id(), TaskEvent::Finished(&outcome));
                 }
-                // SAFETY: as above; the stage now holds Finished.
+                // SAFETY: rules 3 and 2, as above; rule 4: the stage now holds Finished.
                 unsafe { task.complete() };
             }
         }

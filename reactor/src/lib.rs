@@ -65,6 +65,28 @@
 //! `time/mod.rs`, `time/wheel/mod.rs`, `io/mod.rs` and `signal/mod.rs` are tables of
 //! contents, like this file.
 
+//! # Unsafe code, and the rules it keeps
+//!
+//! The reactor's `unsafe` sits in three files: `signal/handler.rs` (the signal handler and
+//! its self-pipe), `time/hires.rs` (the timerfd) and `time/timeout.rs` (a pin projection).
+//! The signal handler keeps the five rules numbered in `signal/mod.rs`; every other
+//! `// SAFETY:` comment cites one of these:
+//!
+//! - **Rule C1 — a C call** gets only pointers to valid, initialised memory that we hold
+//!   for the length of the call, and only descriptors that we own and keep open through it.
+//! - **Rule C2 — a new descriptor**, returned by a successful create call, is open and
+//!   owned by nobody else: wrapping it in an `OwnedFd` gives it the one owner that closes
+//!   it.
+//! - **Rule C3 — an all-zero C struct**: `mem::zeroed` only for a C struct of integers (and
+//!   pointers held as integers), for which all-zero bits are a valid value.
+//! - **Rule C4 — errno** is the calling thread's own slot, valid for the thread's life;
+//!   reading and writing it is what C's `errno` macro does.
+//! - **Rule P1 — structural pinning**: a future that holds another future pins it in place.
+//!   It never moves it out while pinned, has no `Drop` impl that could, and is `Unpin` only
+//!   when the inner future is; so a `Pin<&mut Outer>` may hand out a `Pin<&mut Inner>`.
+//!
+//! docs/DESIGN.md lists these with the executor's rules.
+
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 // 1. How the reactor locks.

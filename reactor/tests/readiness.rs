@@ -140,6 +140,40 @@ fn a_read_waits_for_an_edge_then_stays_ready_until_a_would_block_clears_it() {
     assert_eq!(task.wakes(), 1, "nothing new arrived: no second wake");
 }
 
+/// The design's decision on a dropped I/O future (docs/DESIGN.md, "Wakers"): nothing takes
+/// its waker back. The waker it parked stays in the direction's slot until the next event
+/// for that direction, which wakes it once — a spurious wake its task absorbs — and forgets
+/// it; a later event does not wake it again. A new waiter parks beside it meanwhile.
+#[test]
+fn a_waker_left_by_a_dropped_future_is_woken_once_by_the_next_event_then_forgotten() {
+    let (mut reactor, reg, mut ours, mut theirs) = setup(Interest::READABLE);
+    let gone = Arc::new(Count::default());
+    // A read future polled once, then dropped: all that is left of it is its parked waker.
+    assert!(poll(&reg, &gone.waker(), Direction::Read).is_pending());
+    let next = Arc::new(Count::default());
+    assert!(poll(&reg, &next.waker(), Direction::Read).is_pending());
+
+    theirs.write_all(b"one").expect("write");
+    turn_now(&mut reactor);
+    assert_eq!(
+        gone.wakes(),
+        1,
+        "the left-behind waker is woken by the next event"
+    );
+    assert_eq!(next.wakes(), 1, "and so is the waiter that parked after it");
+
+    let Poll::Ready(ev) = poll(&reg, &next.waker(), Direction::Read) else {
+        panic!("not ready after the edge");
+    };
+    assert_eq!(drain(&mut ours), 3);
+    reg.clear_readiness(ev);
+    assert!(poll(&reg, &next.waker(), Direction::Read).is_pending());
+    theirs.write_all(b"two").expect("write");
+    turn_now(&mut reactor);
+    assert_eq!(gone.wakes(), 1, "the event forgot it: no second wake");
+    assert_eq!(next.wakes(), 2, "the live waiter is woken again");
+}
+
 /// The tick: an event that lands between the syscall that saw `WouldBlock` and the clear
 /// must not be wiped out by that clear, or its edge is lost and the task sleeps for ever.
 #[test]

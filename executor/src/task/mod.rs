@@ -103,7 +103,8 @@
 //!
 //! ## The rules
 //!
-//! The `// SAFETY:` comments in this crate cite these by number.
+//! The `// SAFETY:` comments in this crate cite these by number; docs/DESIGN.md lists them
+//! with the rest of tempo's safety rules.
 //!
 //! 1. **Layout.** A task pointer always points at the `Header` at offset 0 of a
 //!    `raw::Allocation<F>` (`#[repr(C)]`), and `header.vtable` holds the functions for that
@@ -147,6 +148,11 @@
 //!    leaves the slab only when it finishes while being run (popped from the queue, so not
 //!    in it), or at shutdown, when the queue is cleared too. So every pointer in the run
 //!    queue is live.
+//! 8. **A waker's data is a number.** A tempo task waker's data "pointer" is a
+//!    `WakeRef` packed into an integer (`wake_ref.rs`), made without provenance and never
+//!    dereferenced: the four functions of its table (`executor.rs`) only unpack it. So any
+//!    copy is valid on any thread for ever, and clone and drop keep no count. This is what
+//!    makes a waker outliving its task harmless (rule 6's identity check does the rest).
 
 pub(crate) mod state;
 

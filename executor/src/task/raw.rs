@@ -171,7 +171,7 @@ impl RawTask {
     /// # Safety
     /// As for [`RawTask::poll`].
     pub(crate) unsafe fn cancel(self) {
-        // SAFETY: as in `poll`.
+        // SAFETY: rules 1 and 3, as in `poll`.
         unsafe { (self.header().vtable.cancel)(self.ptr) }
     }
 
@@ -200,7 +200,7 @@ impl RawTask {
                 let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref()));
             }
         }
-        // SAFETY: the caller hands us the executor's reference.
+        // SAFETY: rule 2: the caller hands us the executor's reference.
         unsafe { self.drop_ref() }
     }
 
@@ -256,10 +256,10 @@ impl RawTask {
 /// # Safety
 /// The caller has exclusive access to the stage.
 unsafe fn drop_stage_in_place<F: Future>(stage: *mut Stage<F>) -> std::thread::Result<()> {
-    // SAFETY: exclusive access, upheld by the caller.
+    // SAFETY: rule 3: the caller, the owner, has exclusive access.
     let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(stage) }));
-    // SAFETY: the old value is gone (dropped, or abandoned mid-unwind); writing does not
-    // drop it again.
+    // SAFETY: rule 3, as above; the old value is gone (dropped, or abandoned mid-unwind),
+    // and writing does not drop it again.
     unsafe { ptr::write(stage, Stage::Consumed) };
     dropped
 }
@@ -274,8 +274,8 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
         let Stage::Running(future) = (unsafe { &mut *stage }) else {
             unreachable!("tempo: polled a task that already finished");
         };
-        // SAFETY: the future is never moved while Running: it stays in its allocation until
-        // it is dropped in place (`drop_stage_in_place`), so pinning it is sound.
+        // SAFETY: rule 3: the future is never moved while Running: it stays in its allocation
+        // until it is dropped in place (`drop_stage_in_place`), so pinning it is sound.
         unsafe { Pin::new_unchecked(future) }.poll(cx)
     }));
     let output = match polled {
@@ -316,7 +316,8 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) else {
         panic!("tempo: JoinHandle polled after it already returned its output");
     };
-    // SAFETY: `dst` has the type the caller promised; assignment drops its old Pending.
+    // SAFETY: rule 1: `dst` has the type the caller promised — a JoinHandle reads the
+    // output of the future it was made with; assignment drops its old Pending.
     unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(output) };
 }
 
@@ -325,7 +326,7 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: rule 1; rule 4. The future is gone, so moving the stage is allowed.
     let cell = unsafe { ptr.cast::<Allocation<F>>().as_ref() };
-    // SAFETY: as above.
+    // SAFETY: rules 1 and 4, as above.
     let stage = unsafe { &mut *cell.stage.get() };
     if let Stage::Finished(Err(e)) = &*stage {
         if e.is_panic() {

@@ -57,7 +57,7 @@ pub(super) fn install(index: usize) -> io::Result<()> {
         return Ok(());
     }
     let signum = c_int::try_from(index).expect("slot indexes are signal numbers");
-    // SAFETY: `libc::sigaction` is a C struct of integers, a signal set and a handler
+    // SAFETY: rule C3 (lib.rs): `libc::sigaction` is a C struct of integers, a signal set and a handler
     // address held as an integer; all zeroes is a valid value of it (SIG_DFL, no flags).
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
     let handler: extern "C" fn(c_int) = on_signal;
@@ -65,7 +65,7 @@ pub(super) fn install(index: usize) -> io::Result<()> {
     // SA_RESTART: a blocking syscall in another thread (a std read, say) interrupted by the
     // signal resumes instead of failing with EINTR.
     action.sa_flags = libc::SA_RESTART;
-    // SAFETY: `sa_mask` is a valid, exclusively borrowed `sigset_t`.
+    // SAFETY: rule C1 (lib.rs): `sa_mask` is a valid, exclusively borrowed `sigset_t`.
     unsafe { libc::sigemptyset(&mut action.sa_mask) };
     // SAFETY: `action` is fully initialised and names a handler that keeps rule 1; the
     // handler's statics are ready, since `self_pipe` stored `WAKE_FD` before any call to
@@ -113,14 +113,14 @@ mod errno {
 
     /// Read `errno`.
     pub(super) fn get() -> c_int {
-        // SAFETY: `location` returns the calling thread's errno slot, valid for the life of
+        // SAFETY: rule C4 (lib.rs): `location` returns the calling thread's errno slot, valid for the life of
         // the thread; reading it is what the C macro `errno` does.
         unsafe { *location() }
     }
 
     /// Write `errno`.
     pub(super) fn set(value: c_int) {
-        // SAFETY: as in `get`; the slot is the calling thread's own.
+        // SAFETY: rule C4, as in `get`; the slot is the calling thread's own.
         unsafe { *location() = value }
     }
 }

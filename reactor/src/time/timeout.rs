@@ -80,10 +80,10 @@ impl<F: Future> Future for Timeout<F> {
         // pinned `Timeout` (`into_inner` takes `self` by value, which a pinned `!Unpin`
         // `Timeout` cannot give), `Timeout` has no `Drop` impl, and is `Unpin` only when `F`
         // is. Moving `sleep` would be fine: `Sleep` is `Unpin`.
-        // SAFETY: as just said, `future` stays pinned in place; we only re-pin it below.
+        // SAFETY: rule P1 (lib.rs), as just said: `future` stays pinned in place; we only re-pin it below.
         let this = unsafe { self.get_unchecked_mut() };
         // 1.
-        // SAFETY: as above — we re-pin `future` in place and never move it.
+        // SAFETY: rule P1, as above — we re-pin `future` in place and never move it.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
