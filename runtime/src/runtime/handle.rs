@@ -1,14 +1,22 @@
-//! [`Handle`]: what other threads hold to reach a runtime.
+//! [`Handle`]: what other threads hold to reach a runtime — its workers' spawners, its
+//! pools, its diagnostics.
+//!
+//! A `Handle` is to a tempo runtime what a reference to the loop is to asyncio code on
+//! another thread: the way in (`asyncio.run_coroutine_threadsafe(coro, loop)` is
+//! [`Handle::spawn`]). It knows no thread-local: [`Handle::current`] and
+//! [`Handle::try_current`] are in `current.rs`, beside the thread-local they read, which
+//! holds a `Handle` and so comes after this file.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use tempo_executor::diag::SpawnMeta;
 use tempo_executor::{JoinHandle, Spawner};
 
-use super::CURRENT;
 use crate::blocking::{BlockingStats, Pools, QueueSlot};
 use crate::diagnostics::{Dump, RuntimeDiag};
+use crate::task::context;
 
 /// A handle to a runtime: `Send + Sync`, cheap to clone. Spawns `Send` futures onto the
 /// runtime's workers from any thread.
@@ -49,19 +57,6 @@ impl Handle {
         self.diag.as_ref().map(|d| d.stats())
     }
 
-    /// The handle of the runtime running on this thread.
-    ///
-    /// # Panics
-    /// Outside a runtime.
-    pub fn current() -> Handle {
-        Handle::try_current().expect("tempo::Handle::current called outside a tempo runtime")
-    }
-
-    /// The handle of the runtime running on this thread, if any.
-    pub fn try_current() -> Option<Handle> {
-        CURRENT.with(|c| c.borrow().clone())
-    }
-
     /// Spawn a task onto the runtime, from any thread. If the runtime has shut down, the
     /// task is dropped and its handle reports it cancelled. Called from inside a task, the
     /// new task inherits that task's [context](crate::task::ContextVar).
@@ -71,7 +66,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        crate::task::spawn_via(self.pick(), future)
+        spawn_via(self.pick(), future, SpawnMeta::here())
     }
 
     /// Spawn a task onto worker `worker` (0-based; see [`Handle::workers`]).
@@ -90,20 +85,16 @@ impl Handle {
                 self.spawners.len()
             )
         });
-        crate::task::spawn_via(spawner, future)
+        spawn_via(spawner, future, SpawnMeta::here())
     }
 
     /// [`Handle::spawn`] with the name and location to record.
-    pub(crate) fn spawn_meta<F>(
-        &self,
-        future: F,
-        meta: tempo_executor::diag::SpawnMeta,
-    ) -> JoinHandle<F::Output>
+    pub(crate) fn spawn_meta<F>(&self, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        crate::task::spawn_via_with(self.pick(), future, meta)
+        spawn_via(self.pick(), future, meta)
     }
 
     /// How many workers the runtime has.
@@ -111,7 +102,9 @@ impl Handle {
         self.spawners.len()
     }
 
-    /// The next worker in round-robin order.
+    /// The next worker in round-robin order. One cursor for the runtime, shared by every
+    /// clone of the handle and advanced by every `spawn`, `spawn_blocking` and `spawn_cpu`
+    /// through a handle (the pools use the worker for a job's admission task).
     fn pick(&self) -> &Spawner {
         let n = self.spawners.len();
         let i = if n == 1 {
@@ -165,5 +158,18 @@ impl Handle {
     /// Threads, idle threads, queue depth and more, for both pools.
     pub fn blocking_stats(&self) -> BlockingStats {
         self.blocking.stats()
+    }
+}
+
+/// Spawn through `spawner` (a worker's, usually on another thread), recording `meta`. The
+/// task inherits this thread's [context](crate::task::ContextVar), as a local spawn does.
+fn spawn_via<F>(spawner: &Spawner, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::inherited() {
+        None => spawner.spawn_with(future, meta),
+        Some(cx) => spawner.spawn_with(context::run_in(cx, future), meta),
     }
 }
