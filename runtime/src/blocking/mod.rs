@@ -64,9 +64,10 @@
 //!   `spawn(f)` fills it at once. A producer loop written this way is slowed to the pool's
 //!   pace and nothing accumulates. This is the API for backpressure.
 //! - [`spawn_blocking`] never waits: it returns the JoinHandle at once. A job that finds
-//!   the queue full waits for a place in a small *admission task* on the current worker.
-//!   That task — the closure plus one task allocation — is where memory still grows if a
-//!   producer spawns faster than the pool drains; [`PoolStats::waiting`] counts them.
+//!   the queue full waits for a place in a small *admission task* on one of the runtime's
+//!   workers (the next in its handle's round-robin order). That task — the closure plus
+//!   one task allocation — is where memory still grows if a producer spawns faster than
+//!   the pool drains; [`PoolStats::waiting`] counts them.
 //!
 //! Either way the jobs are admitted first come, first served. Memory also grows, as it
 //! always does, with JoinHandles kept and outputs nobody has awaited yet.

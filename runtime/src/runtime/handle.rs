@@ -21,10 +21,12 @@ use crate::task::context;
 /// A handle to a runtime: `Send + Sync`, cheap to clone. Spawns `Send` futures onto the
 /// runtime's workers from any thread.
 ///
-/// **Placement.** [`Handle::spawn`] deals tasks out round-robin over the workers; from a
-/// worker's own thread that can mean a local spawn or a hand-off through another worker's
-/// channel. [`Handle::spawn_on`] names the worker. (`tempo::spawn` from a worker thread keeps
-/// the task on that worker: see [`spawn`](crate::spawn).)
+/// **Placement.** [`Handle::spawn`] deals tasks out round-robin over the workers, from
+/// worker 0, with one cursor for the runtime that every clone of the handle shares (and
+/// that `spawn_blocking` and `spawn_cpu` through a handle move too); from a worker's own
+/// thread that can mean a local spawn or a hand-off through another worker's channel.
+/// [`Handle::spawn_on`] names the worker. (`tempo::spawn` from a worker thread keeps the
+/// task on that worker: see [`spawn`](crate::spawn) and `tests/placement.rs`.)
 #[derive(Clone, Debug)]
 pub struct Handle {
     /// Spawns onto each worker, in worker order.
@@ -120,8 +122,9 @@ impl Handle {
 impl Handle {
     /// Run `f` on the blocking pool — [`task::spawn_blocking`](crate::task::spawn_blocking)
     /// from any thread, a blocking job included. If the queue is bounded and full, the job
-    /// waits for a place on the runtime's worker, so it is admitted only while the runtime
-    /// runs. After shutdown the handle reports `Cancelled`.
+    /// waits for a place on one of the runtime's workers (the next in round-robin order),
+    /// so it is admitted only while the runtime runs. After shutdown the handle reports
+    /// `Cancelled`.
     #[doc(alias = "to_thread")]
     #[doc(alias = "run_in_executor")]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
