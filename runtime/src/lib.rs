@@ -48,21 +48,74 @@
 //! | `open_connection`, streams      | [`net::TcpStream`]                                 |
 //! | `create_datagram_endpoint`      | [`net::UdpSocket`]                                 |
 //! | `_run_once`                     | `worker::Worker::block_on`                         |
+//!
+//! # A reading order
+//!
+//! Each file uses only files before it in this list (a `mod.rs` hub, or this file, only
+//! names where things are), so the crate can be read from the bottom up: from the tables
+//! diagnostics keep and the loop, through the pools, the handle and the thread's current
+//! runtime, to the tasks, sockets and services built on them, and last the [`Runtime`]
+//! that starts it all and the [`Builder`] that configures it:
+//!
+//! 1. `time.rs`, `signal.rs` — the reactor's timers and signals, as users see them. They
+//!    use no other file.
+//! 2. `diagnostics/stats.rs`, `diagnostics/dump.rs`, `diagnostics/runtime_diag.rs` — what
+//!    diagnostics record, per loop and per runtime. They know no runtime.
+//! 3. `worker.rs` — one event loop: one executor, one reactor, and the numbered loop above.
+//! 4. `sync/` and `future/` — primitives and combinators, which know no runtime; see their
+//!    `mod.rs`. (`sync/mpsc.rs` and `sync/queue.rs` name `task::poll_proceed`, the
+//!    executor's, which `task/mod.rs` re-exports.)
+//! 5. `blocking/stats.rs`, `counts.rs`, `pool.rs`, `admission.rs`, `pools.rs` — the
+//!    blocking and CPU pools, which know no runtime: a pool thread enters its runtime
+//!    through a callback the runtime gives it. See `blocking/mod.rs`.
+//! 6. `task/context.rs` — [`task::ContextVar`], the context a task carries.
+//! 7. `runtime/handle.rs` — [`Handle`], what reaches a runtime from any thread;
+//!    `runtime/current.rs` — what this thread is to a runtime: `CURRENT_RUNTIME`, the
+//!    thread's role, `RuntimeGuard`.
+//! 8. `task/spawn.rs` — [`spawn`], [`spawn_local`] and where they place a task;
+//!    `task/builder.rs`, `task/join_set.rs`, `task/group.rs`; `blocking/spawn.rs` —
+//!    [`task::spawn_blocking`] and friends; `fs/` on top of it.
+//! 9. `net/` — sockets: `addr.rs`, `stream.rs` (the one runtime file a read crosses between
+//!    `worker.rs` and the task), `udp.rs`, `tcp.rs`, `listener.rs`; see `net/mod.rs`.
+//! 10. `diagnostics/service.rs` — the service thread: watchdog, monitor console, SIGUSR1.
+//! 11. `runtime/config.rs`, `runtime/threads.rs`, `runtime/runtime.rs`,
+//!     `runtime/builder.rs` — what a runtime is built from, its worker threads, the
+//!     [`Runtime`] and [`run`], and the [`Builder`].
+//!
+//! `runtime/mod.rs`, `task/mod.rs`, `blocking/mod.rs`, `diagnostics/mod.rs` and
+//! `net/mod.rs` list their files in the same order.
 
 #![forbid(unsafe_code)]
 
-pub mod blocking;
-pub mod diagnostics;
-pub mod fs;
-pub mod future;
-pub mod net;
-pub(crate) mod runtime;
+// 1. Timers and signals, from the reactor.
 #[cfg(unix)]
 pub mod signal;
-pub mod sync;
-pub mod task;
 pub mod time;
+
+// 2, 10. Diagnostics: what is recorded (2); the service thread (10).
+pub mod diagnostics;
+
+// 3. One event loop.
 mod worker;
+
+// 4. Primitives and combinators.
+pub mod future;
+pub mod sync;
+
+// 5, 8. The pools (5); the free functions that reach them (8).
+pub mod blocking;
+
+// 6, 8. A task's context (6); spawning, sets and groups of tasks (8).
+pub mod task;
+
+// 8. Files, on the blocking pool.
+pub mod fs;
+
+// 9. Sockets.
+pub mod net;
+
+// 7, 11. The handle and the thread's current runtime (7); the runtime and its builder (11).
+pub(crate) mod runtime;
 
 pub use runtime::{Builder, Handle, Runtime, run};
 pub use task::{spawn, spawn_local};

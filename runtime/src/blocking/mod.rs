@@ -34,7 +34,8 @@
 //!
 //! ## How the blocking pool grows and shrinks
 //!
-//! (As smol-rs/blocking does, the policy is written here; `pool.rs` is its bookkeeping.)
+//! (As smol-rs/blocking does, the policy is written here; `counts.rs` is its bookkeeping and
+//! `pool.rs` its threads.)
 //!
 //! - No threads at first.
 //! - A job arrives. If a thread is idle, it takes the job. Else, if fewer than
@@ -63,9 +64,10 @@
 //!   `spawn(f)` fills it at once. A producer loop written this way is slowed to the pool's
 //!   pace and nothing accumulates. This is the API for backpressure.
 //! - [`spawn_blocking`] never waits: it returns the JoinHandle at once. A job that finds
-//!   the queue full waits for a place in a small *admission task* on the current worker.
-//!   That task — the closure plus one task allocation — is where memory still grows if a
-//!   producer spawns faster than the pool drains; [`PoolStats::waiting`] counts them.
+//!   the queue full waits for a place in a small *admission task* on one of the runtime's
+//!   workers (the next in its handle's round-robin order). That task — the closure plus
+//!   one task allocation — is where memory still grows if a producer spawns faster than
+//!   the pool drains; [`PoolStats::waiting`] counts them.
 //!
 //! Either way the jobs are admitted first come, first served. Memory also grows, as it
 //! always does, with JoinHandles kept and outputs nobody has awaited yet.
@@ -94,267 +96,44 @@
 //!    its JoinHandle still gets the output — and exit. Nothing can stop a thread in Rust,
 //!    which is why the bound is on the wait, not on the job.
 //!
+//! ## The files, in reading order
+//!
+//! 1. `stats.rs` — [`PoolStats`] and [`BlockingStats`], the gauges.
+//! 2. `counts.rs` — the policy above as counters and transitions, tested without threads.
+//! 3. `pool.rs` — one pool: its channel, its threads, its shutdown.
+//! 4. `admission.rs` — the door of a bounded queue, and [`QueueSlot`].
+//! 5. `pools.rs` — the runtime's two pools and their configuration, which the runtime's
+//!    `Handle` holds.
+//! 6. `spawn.rs` — [`spawn_blocking`], [`spawn_cpu`], [`blocking_slot`], [`cpu_slot`]: the
+//!    free functions, through the current runtime's `Handle`. This one file comes after the
+//!    runtime's handle in the crate's reading order (see the crate doc).
+//!
 //! [`max_blocking_threads`]: crate::Builder::max_blocking_threads
 //! [`blocking_keep_alive`]: crate::Builder::blocking_keep_alive
 //! [`blocking_queue_limit`]: crate::Builder::blocking_queue_limit
 //! [`cpu_threads`]: crate::Builder::cpu_threads
 //! [`shutdown_timeout`]: crate::Builder::shutdown_timeout
 
-mod admission;
-mod pool;
+// 1. The gauges.
 mod stats;
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+// 2. The policy's bookkeeping.
+mod counts;
 
-use tempo_executor::{JoinHandle, Spawner};
+// 3. One pool of threads.
+mod pool;
+
+// 4. A bounded queue's door.
+mod admission;
+
+// 5. The runtime's two pools.
+mod pools;
+
+// 6. The free functions, through the current runtime.
+mod spawn;
 
 pub use admission::QueueSlot;
+pub(crate) use pool::RunInRuntime;
+pub(crate) use pools::{Pools, PoolsConfig};
+pub use spawn::{blocking_slot, cpu_slot, spawn_blocking, spawn_cpu};
 pub use stats::{BlockingStats, PoolStats};
-
-use admission::Gated;
-use pool::{Kind, Pool};
-
-use crate::Handle;
-
-/// The pools' configuration, as the [`Builder`](crate::Builder) collects it.
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    /// The elastic pool's most threads. Default 512.
-    pub(crate) max_blocking_threads: usize,
-    /// How long an idle blocking thread waits for work before it exits. Default 10 s.
-    pub(crate) blocking_keep_alive: Duration,
-    /// The blocking pool's queue bound; `None` (the default) for unbounded.
-    pub(crate) blocking_queue_limit: Option<usize>,
-    /// The CPU pool's threads; `None` (the default) for one per core.
-    pub(crate) cpu_threads: Option<usize>,
-    /// The CPU pool's queue bound; `None` (the default) for unbounded.
-    pub(crate) cpu_queue_limit: Option<usize>,
-    /// How long the runtime's drop waits for running jobs. Default 10 s.
-    pub(crate) shutdown_timeout: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            max_blocking_threads: 512,
-            blocking_keep_alive: Duration::from_secs(10),
-            blocking_queue_limit: None,
-            cpu_threads: None,
-            cpu_queue_limit: None,
-            shutdown_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// A runtime's two pools. Held by its [`Handle`] in an `Arc`, so every clone of the handle
-/// reaches the same pools.
-#[derive(Debug)]
-pub(crate) struct Pools {
-    /// The elastic pool, for `spawn_blocking`.
-    blocking: Gated,
-    /// The fixed pool, for `spawn_cpu`.
-    cpu: Gated,
-    /// How long `shutdown` waits for running jobs.
-    shutdown_timeout: Duration,
-}
-
-impl Pools {
-    /// Both pools, with no threads yet.
-    pub(crate) fn new(config: &Config) -> Pools {
-        let cpu_threads = config.cpu_threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        });
-        let blocking = Pool::new(
-            Kind::Blocking,
-            config.max_blocking_threads,
-            Some(config.blocking_keep_alive),
-            config.blocking_queue_limit,
-        );
-        let cpu = Pool::new(Kind::Cpu, cpu_threads, None, config.cpu_queue_limit);
-        Pools {
-            blocking: Gated::new(blocking, config.blocking_queue_limit),
-            cpu: Gated::new(cpu, config.cpu_queue_limit),
-            shutdown_timeout: config.shutdown_timeout,
-        }
-    }
-
-    /// `spawn_blocking` for a handle: admission tasks, if any, go to `spawner`'s worker.
-    pub(crate) fn spawn_blocking<F, R>(&self, spawner: &Spawner, f: F) -> JoinHandle<R>
-    where
-        F: FnOnce() -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        self.blocking.spawn(spawner, f)
-    }
-
-    /// `spawn_cpu` for a handle.
-    pub(crate) fn spawn_cpu<F, R>(&self, spawner: &Spawner, f: F) -> JoinHandle<R>
-    where
-        F: FnOnce() -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        self.cpu.spawn(spawner, f)
-    }
-
-    /// A place in the blocking pool's queue.
-    pub(crate) fn blocking_slot(&self) -> impl Future<Output = QueueSlot> + Send + use<> {
-        self.blocking.slot()
-    }
-
-    /// A place in the CPU pool's queue.
-    pub(crate) fn cpu_slot(&self) -> impl Future<Output = QueueSlot> + Send + use<> {
-        self.cpu.slot()
-    }
-
-    /// Both pools' gauges.
-    pub(crate) fn stats(&self) -> BlockingStats {
-        BlockingStats {
-            blocking: self.blocking.pool().stats(),
-            cpu: self.cpu.pool().stats(),
-        }
-    }
-
-    /// Shut both pools down, steps 1–3 of the module doc. Returns true if every running job
-    /// finished within the timeout, false if some threads were detached. Called by the
-    /// runtime's drop, after its tasks are gone; calling it again is harmless.
-    /// Let pool threads enter the runtime's context (see `pool::Shared::context`).
-    pub(crate) fn set_context(&self, handle: Option<crate::Handle>) {
-        self.blocking.pool().set_context(handle.clone());
-        self.cpu.pool().set_context(handle);
-    }
-
-    pub(crate) fn shutdown(&self) -> bool {
-        // 0. Threads started from now on run without the runtime's context.
-        self.set_context(None);
-        // 1. No more admissions.
-        self.blocking.close();
-        self.cpu.close();
-        // 2. Cancel what is queued; threads exit once idle.
-        self.blocking.pool().begin_shutdown();
-        self.cpu.pool().begin_shutdown();
-        // 3. One deadline for both pools: the drop waits `shutdown_timeout` at most.
-        let deadline = Instant::now() + self.shutdown_timeout;
-        let blocking_done = self.blocking.pool().wait_for_threads(deadline);
-        let cpu_done = self.cpu.pool().wait_for_threads(deadline);
-        blocking_done && cpu_done
-    }
-}
-
-/// The current runtime's handle, or a panic naming `what` was called outside one.
-#[track_caller]
-fn current(what: &str) -> Handle {
-    Handle::try_current().unwrap_or_else(|| {
-        panic!(
-            "tempo::task::{what} called outside a tempo runtime: call it from a task, or use \
-             `Handle::{what}` from other threads (including from inside a blocking job)"
-        )
-    })
-}
-
-/// Run the blocking closure `f` on the elastic blocking pool and return a handle to await
-/// its output — asyncio's `await asyncio.to_thread(f)`.
-///
-/// Use it for calls that block: `std::fs`, a synchronous database client, DNS lookups,
-/// `std::thread::sleep`, waiting on a std channel. For computation, use [`spawn_cpu`].
-/// The pool starts a thread for the job if none is idle (up to
-/// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads)); see the
-/// [module doc](self) for the policy and for what happens when the queue is bounded.
-///
-/// Mirrors asyncio's `to_thread` and `loop.run_in_executor(None, f)`; differs in that the
-/// pool is elastic (asyncio's default executor is a fixed `min(32, cores + 4)` threads),
-/// in that the closure does not see the caller's [`ContextVar`](crate::task::ContextVar)s
-/// (`to_thread` copies them), and in that a panic comes back as a `JoinError`. Like
-/// asyncio, [`abort`](JoinHandle::abort) stops a job only if it has not started: a
-/// running closure always runs to the end, and its output is kept.
-///
-/// ```
-/// # use tempo_runtime as tempo;
-/// tempo::run(async {
-///     let len = tempo::task::spawn_blocking(|| {
-///         std::fs::read("/etc/hostname").map(|bytes| bytes.len()).unwrap_or(0)
-///     });
-///     let panicked = tempo::task::spawn_blocking(|| -> u32 { panic!("oops") });
-///     let _ = len.await.unwrap();
-///     assert_eq!(panicked.await.unwrap_err().panic_message(), Some("oops"));
-/// });
-/// ```
-///
-/// # Panics
-/// Outside a tempo runtime; from other threads (a blocking job included) use
-/// [`Handle::spawn_blocking`].
-#[track_caller]
-#[doc(alias = "to_thread")]
-#[doc(alias = "run_in_executor")]
-pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    current("spawn_blocking").spawn_blocking(f)
-}
-
-/// Run the CPU-bound closure `f` on the fixed CPU pool — one thread per core, by default —
-/// and return a handle to await its output.
-///
-/// Use it for computation: hashing, compressing, parsing, rendering. A fixed pool keeps a
-/// burst of such jobs from oversubscribing the machine: they queue instead of adding
-/// threads, and the workers keep their cores. For blocking calls, which mostly wait, use
-/// [`spawn_blocking`]: a blocking call here would hold one of only a few threads.
-///
-/// Mirrors asyncio's advice to run CPU-bound work with `loop.run_in_executor` on a
-/// `ProcessPoolExecutor`; differs in using threads, since Rust has no GIL to escape.
-///
-/// ```
-/// # use tempo_runtime as tempo;
-/// let rt = tempo::Builder::new().cpu_threads(2).build().unwrap();
-/// let sum = rt.block_on(async {
-///     let halves = [
-///         tempo::task::spawn_cpu(|| (0..500_000u64).sum::<u64>()),
-///         tempo::task::spawn_cpu(|| (500_000..1_000_000u64).sum::<u64>()),
-///     ];
-///     let mut sum = 0;
-///     for half in halves {
-///         sum += half.await.unwrap();
-///     }
-///     sum
-/// });
-/// assert_eq!(sum, (0..1_000_000u64).sum::<u64>());
-/// ```
-///
-/// # Panics
-/// Outside a tempo runtime; from other threads use [`Handle::spawn_cpu`].
-#[track_caller]
-#[doc(alias = "run_in_executor")]
-#[doc(alias = "ProcessPoolExecutor")]
-pub fn spawn_cpu<F, R>(f: F) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    current("spawn_cpu").spawn_cpu(f)
-}
-
-/// Wait for a place in the blocking pool's queue; the [`QueueSlot`]'s `spawn(f)` then
-/// submits a job without waiting. The way for a producer loop to be held to the pool's
-/// pace when [`Builder::blocking_queue_limit`](crate::Builder::blocking_queue_limit) is
-/// set; resolves at once when the queue is unbounded.
-///
-/// **Cancellation safe:** dropping the future gives up its turn, and never a place.
-///
-/// # Panics
-/// Outside a tempo runtime; from other threads use [`Handle::blocking_slot`].
-#[track_caller]
-pub fn blocking_slot() -> impl Future<Output = QueueSlot> + Send + use<> {
-    current("blocking_slot").blocking_slot()
-}
-
-/// [`blocking_slot`] for the CPU pool, bounded by
-/// [`Builder::cpu_queue_limit`](crate::Builder::cpu_queue_limit).
-///
-/// # Panics
-/// Outside a tempo runtime; from other threads use [`Handle::cpu_slot`].
-#[track_caller]
-pub fn cpu_slot() -> impl Future<Output = QueueSlot> + Send + use<> {
-    current("cpu_slot").cpu_slot()
-}

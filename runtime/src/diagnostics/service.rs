@@ -1,8 +1,15 @@
 //! The service thread: a private tempo runtime running the watchdog, the monitor console
 //! and the SIGUSR1 dump listener, so they keep answering while the workers are blocked.
+//!
+//! The [`Runtime`](crate::Runtime) owns the [`Service`] and stops it when dropped, so this
+//! file comes before the runtime in the crate's reading order — and cannot build the
+//! service's own runtime itself. The runtime hands [`Service::start`] a function that
+//! does ([`OwnRuntime`]).
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::Duration;
@@ -12,12 +19,17 @@ use crate::net::{TcpListener, TcpStream};
 use crate::sync::oneshot;
 use crate::task::JoinSet;
 
+/// Runs the service's tasks to completion on a new plain runtime (one worker, no
+/// diagnostics, `TEMPO_DEBUG` ignored) on the calling thread — the service thread. `Err` if
+/// the runtime could not be built. Supplied by the runtime (`runtime/runtime.rs`).
+pub(crate) type OwnRuntime = fn(Pin<Box<dyn Future<Output = ()>>>) -> io::Result<()>;
+
 /// What the service thread should run.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ServiceOptions {
     /// Run the watchdog with this threshold.
     pub(crate) watchdog: Option<Duration>,
-    /// Serve the monitor console on this listener (already bound, loopback).
+    /// Serve the monitor console on this address (loopback only; `start` binds it).
     pub(crate) monitor: Option<std::net::SocketAddr>,
     /// Print a dump to stderr on SIGUSR1.
     pub(crate) dump_on_sigusr1: bool,
@@ -42,8 +54,13 @@ const MAX_CONSOLES: usize = 8;
 
 impl Service {
     /// Start the thread, binding the monitor's listener first so that errors (a port in
-    /// use, a non-loopback address) come back to `Builder::build`.
-    pub(crate) fn start(diag: Arc<RuntimeDiag>, opts: ServiceOptions) -> io::Result<Service> {
+    /// use, a non-loopback address) come back to `Builder::build`. The thread runs its
+    /// tasks on a runtime of its own, which `own_runtime` builds.
+    pub(crate) fn start(
+        diag: Arc<RuntimeDiag>,
+        opts: ServiceOptions,
+        own_runtime: OwnRuntime,
+    ) -> io::Result<Service> {
         let listener = match opts.monitor {
             Some(addr) => {
                 if !addr.ip().is_loopback() {
@@ -65,13 +82,7 @@ impl Service {
         let thread = std::thread::Builder::new()
             .name("tempo-diagnostics".into())
             .spawn(move || {
-                // Not `Runtime::new`: under TEMPO_DEBUG that would start a service thread
-                // of its own, and so on without end.
-                let Ok(rt) = crate::Builder::new().without_env().build() else {
-                    log::error!("tempo: the diagnostics thread could not start its runtime");
-                    return;
-                };
-                rt.block_on(async move {
+                let services = Box::pin(async move {
                     let mut services = JoinSet::new();
                     if opts.dump_on_sigusr1 {
                         match crate::signal::signal(crate::signal::SignalKind::User1) {
@@ -91,6 +102,12 @@ impl Service {
                     let _ = stopped.await;
                     services.shutdown().await;
                 });
+                // Not a runtime with diagnostics: under TEMPO_DEBUG that would start a
+                // service thread of its own, and so on without end. If it cannot be
+                // built, `services` is dropped unrun, with `ready_tx` in it.
+                if let Err(e) = own_runtime(services) {
+                    log::error!("tempo: the diagnostics thread could not start its runtime: {e}");
+                }
             })?;
         // An error here means the thread ended early (it logged why); go on without it.
         let _ = ready_rx.recv();

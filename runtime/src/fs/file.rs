@@ -5,7 +5,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::asyncify;
+use super::asyncify::asyncify;
 
 /// The most bytes one [`File::read`] or [`File::write`] moves in one round trip, and so
 /// the biggest extra buffer it allocates: 2 MiB, as tokio's. A bigger request is served

@@ -30,157 +30,25 @@
 //! does.
 //!
 //! Mirrors `aiofiles` and `aiofiles.os`; differs in the names, which are `std::fs`'s.
+//!
+//! The files, in reading order:
+//!
+//! 1. `asyncify.rs` — the one helper: a `std::fs` call on the blocking pool, awaited.
+//! 2. `paths.rs` — the functions on paths: whole files ([`read`],
+//!    [`write`](fn@write), …) and directories ([`read_dir`], [`create_dir_all`], …).
+//! 3. `file.rs` — [`File`], an open file.
 
+// 1. A std::fs call, on the blocking pool.
+mod asyncify;
+
+// 2. Whole files and directories.
+mod paths;
+
+// 3. An open file.
 mod file;
 
-use std::ffi::OsString;
-use std::fs::{FileType, Metadata};
-use std::io;
-use std::path::{Path, PathBuf};
-
 pub use file::File;
-
-/// Run `f` on the blocking pool and await its result. A cancelled job — the runtime shut
-/// down first — becomes an `io::Error`; a panic is re-raised here.
-pub(crate) async fn asyncify<F, T>(f: F) -> io::Result<T>
-where
-    F: FnOnce() -> io::Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    match crate::task::spawn_blocking(f).await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_cancelled) => Err(io::Error::other(
-            "tempo::fs: the runtime shut down before the operation ran",
-        )),
-    }
-}
-
-/// Read a whole file into a `Vec` — `std::fs::read` on the blocking pool; aiofiles'
-/// `async with open(p, "rb") as f: await f.read()`.
-///
-/// ```
-/// # use tempo_runtime as tempo;
-/// tempo::run(async {
-///     let path = std::env::temp_dir().join(format!("tempo-doc-read-{}", std::process::id()));
-///     tempo::fs::write(&path, b"hello").await?;
-///     assert_eq!(tempo::fs::read(&path).await?, b"hello");
-///     tempo::fs::remove_file(&path).await
-/// })
-/// .unwrap();
-/// ```
-pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::read(path)).await
-}
-
-/// Read a whole file into a `String`; fails with `InvalidData` if it is not UTF-8.
-pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::read_to_string(path)).await
-}
-
-/// Create or truncate a file and write `contents` to it. The bytes are copied once, to be
-/// sent to the pool thread.
-pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    let contents = contents.as_ref().to_owned();
-    asyncify(move || std::fs::write(path, contents)).await
-}
-
-/// The metadata of a file or directory, following symlinks — aiofiles' `os.stat`.
-#[doc(alias = "stat")]
-pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::metadata(path)).await
-}
-
-/// Create a directory and any missing parents; succeeds if it already exists —
-/// `os.makedirs(p, exist_ok=True)`.
-#[doc(alias = "makedirs")]
-pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::create_dir_all(path)).await
-}
-
-/// Remove a file — aiofiles' `os.remove`.
-#[doc(alias = "remove")]
-#[doc(alias = "unlink")]
-pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::remove_file(path)).await
-}
-
-/// Remove a directory and everything in it — `shutil.rmtree`. One round trip, however
-/// big the tree.
-#[doc(alias = "rmtree")]
-pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::remove_dir_all(path)).await
-}
-
-/// The entries of a directory, in the order the OS gives them (not sorted), without `.`
-/// and `..` — aiofiles' `os.listdir` / `os.scandir`.
-///
-/// The whole listing is read in one round trip to the pool and returned as a `Vec`, not
-/// as an async iterator that would pay a round trip per entry (or per batch): the simple
-/// choice, at the price of holding a huge directory's listing in memory at once. Each
-/// entry's type is read on the pool thread too, so nothing an entry offers blocks.
-///
-/// ```
-/// # use tempo_runtime as tempo;
-/// tempo::run(async {
-///     for entry in tempo::fs::read_dir(std::env::temp_dir()).await? {
-///         let _: &std::path::Path = entry.path();
-///     }
-///     Ok::<(), std::io::Error>(())
-/// })
-/// .unwrap();
-/// ```
-#[doc(alias = "listdir")]
-#[doc(alias = "scandir")]
-pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<Vec<DirEntry>> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || {
-        std::fs::read_dir(path)?
-            .map(|entry| {
-                let entry = entry?;
-                Ok(DirEntry {
-                    file_type: entry.file_type()?,
-                    path: entry.path(),
-                    file_name: entry.file_name(),
-                })
-            })
-            .collect()
-    })
-    .await
-}
-
-/// One entry of a [`read_dir`] listing, read in full on the pool thread. Unlike
-/// `std::fs::DirEntry`, none of its methods touch the file system.
-#[derive(Clone, Debug)]
-pub struct DirEntry {
-    /// The directory's path joined with the entry's name.
-    path: PathBuf,
-    /// The entry's name alone.
-    file_name: OsString,
-    /// File, directory or symlink (not followed).
-    file_type: FileType,
-}
-
-impl DirEntry {
-    /// The full path: the directory given to [`read_dir`] joined with the name.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The entry's name, without the directory.
-    pub fn file_name(&self) -> &OsString {
-        &self.file_name
-    }
-
-    /// Whether it is a file, a directory or a symlink; a symlink is not followed.
-    pub fn file_type(&self) -> FileType {
-        self.file_type
-    }
-}
+pub use paths::{
+    DirEntry, create_dir_all, metadata, read, read_dir, read_to_string, remove_dir_all,
+    remove_file, write,
+};

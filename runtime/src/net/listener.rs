@@ -10,7 +10,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tempo_executor::coop;
 use tempo_reactor::{Direction, Registered};
 
-use super::{TcpStream, each_addr};
+use super::addr::each_addr;
+use super::stream::TcpStream;
 
 /// A TCP socket listening for connections.
 ///

@@ -10,45 +10,31 @@
 //! is `ConnectionReset`, a half-close (`shutdown(Write)`) leaves the other direction open.
 //! Creating a socket outside a tempo runtime is an error, not a panic.
 //!
-//! Addresses are resolved with the standard library's blocking resolver. That is instant for
-//! an IP address; a host name that needs DNS blocks the loop while it resolves — a labelled
-//! shortcut: a production runtime resolves on its blocking pool.
+//! Addresses are resolved on the loop, with the blocking resolver: see `addr.rs`.
+//!
+//! The files, in reading order (each uses only those before it):
+//!
+//! 1. `addr.rs` — resolving an address, trying each it resolves to.
+//! 2. `stream.rs` — [`TcpStream`], the one runtime file a read crosses from the reactor to
+//!    the task; `udp.rs` — [`UdpSocket`].
+//! 3. `tcp.rs` — the owned halves of [`TcpStream::into_split`]; a half reads through
+//!    `stream.rs`.
+//! 4. `listener.rs` — [`TcpListener`], which makes `TcpStream`s, and [`ShardedListener`],
+//!    which spawns an accept loop on every worker.
 
-mod listener;
+// 1. Addresses.
+mod addr;
+
+// 2. A connected TCP stream; a UDP socket.
 mod stream;
-pub mod tcp;
 mod udp;
+
+// 3. A stream's owned halves.
+pub mod tcp;
+
+// 4. Listening and accepting.
+mod listener;
 
 pub use listener::{ShardedListener, TcpListener};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
-
-use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-
-/// Resolve `addr`, failing clearly if it names no address.
-fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any address",
-        ));
-    }
-    Ok(addrs)
-}
-
-/// Try `f` on each address in turn; return the first success, or the last error.
-fn each_addr<T>(
-    addr: impl ToSocketAddrs,
-    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
-) -> io::Result<T> {
-    let mut last = None;
-    for addr in resolve(addr)? {
-        match f(addr) {
-            Ok(v) => return Ok(v),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.expect("resolve returns at least one address"))
-}

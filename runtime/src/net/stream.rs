@@ -1,18 +1,27 @@
 //! [`TcpStream`]: a connected TCP socket — asyncio's `StreamReader` and `StreamWriter` in
 //! one object.
+//!
+//! This is the one runtime file a read crosses between the reactor and the task: a task's
+//! `stream.read(buf).await` polls [`TcpStream::poll_read_shared`] here, which asks the
+//! reactor's registration whether the socket is readable (`tempo_reactor::Registration`)
+//! and, if so, calls `read(2)`. If the kernel says `WouldBlock`, the registration keeps the
+//! task's waker, and the worker's loop (`worker.rs`, step 5) wakes the task when
+//! `epoll_wait` reports the socket readable — as asyncio's `selector_events.py` calls a
+//! reader callback when `select` reports its file descriptor.
+//!
+//! The owned halves of [`into_split`](TcpStream::into_split) are in `tcp.rs`, which builds
+//! on this file.
 
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use tempo_executor::coop;
 use tempo_reactor::{Direction, Registered};
 
-use super::resolve;
-use super::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use super::addr::resolve;
 
 /// A TCP connection.
 ///
@@ -74,7 +83,7 @@ impl TcpStream {
     /// Read into `buf`; returns how many bytes were read. 0 means end of stream (the peer
     /// closed or shut down its side), unless `buf` is empty.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+        poll_fn(|cx| self.poll_read_shared(cx, buf)).await
     }
 
     /// Read exactly `buf.len()` bytes. An end of stream first is `UnexpectedEof`, as with
@@ -85,7 +94,7 @@ impl TcpStream {
 
     /// Write some of `buf`; returns how many bytes were written.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+        poll_fn(|cx| self.poll_write_shared(cx, buf)).await
     }
 
     /// Write all of `buf`.
@@ -127,16 +136,15 @@ impl TcpStream {
         self.io.get_ref().local_addr()
     }
 
-    /// Split into a read half and a write half that can move to different tasks. Dropping
-    /// the write half shuts down the write direction (the peer sees end of stream).
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        super::tcp::split(Arc::new(self))
-    }
-
     /// One read, the readiness protocol of `tempo_reactor::io`:
     /// ready? → `read(2)` → `WouldBlock` clears readiness and waits again; a short read
     /// clears it too, sparing the syscall that would only say `WouldBlock`.
-    pub(crate) fn poll_read_priv(
+    ///
+    /// Every read of a stream comes here: [`read`](TcpStream::read), `AsyncRead::poll_read`
+    /// and the split read half's. It takes `&self` where `AsyncRead::poll_read` takes
+    /// `Pin<&mut Self>`, so that the halves, which share the stream in an `Arc`, can call it
+    /// too (tokio calls its version `poll_read_priv`).
+    pub(crate) fn poll_read_shared(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
@@ -159,8 +167,9 @@ impl TcpStream {
         }
     }
 
-    /// One write. A short write means the send buffer is full: clear readiness.
-    pub(crate) fn poll_write_priv(
+    /// One write. A short write means the send buffer is full: clear readiness. Takes
+    /// `&self`, for the write half, as [`poll_read_shared`](TcpStream::poll_read_shared) does.
+    pub(crate) fn poll_write_shared(
         &self,
         cx: &mut Context<'_>,
         buf: &[u8],
@@ -183,8 +192,8 @@ impl TcpStream {
         }
     }
 
-    /// Vectored write: several buffers in one syscall.
-    pub(crate) fn poll_write_vectored_priv(
+    /// Vectored write: several buffers in one syscall. Takes `&self`, for the write half.
+    pub(crate) fn poll_write_vectored_shared(
         &self,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
@@ -198,7 +207,7 @@ impl TcpStream {
 /// Read until `buf` is full (shared with the read half).
 pub(crate) async fn read_exact(stream: &TcpStream, mut buf: &mut [u8]) -> io::Result<()> {
     while !buf.is_empty() {
-        let n = poll_fn(|cx| stream.poll_read_priv(cx, buf)).await?;
+        let n = poll_fn(|cx| stream.poll_read_shared(cx, buf)).await?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -213,7 +222,7 @@ pub(crate) async fn read_exact(stream: &TcpStream, mut buf: &mut [u8]) -> io::Re
 /// Write all of `buf` (shared with the write half).
 pub(crate) async fn write_all(stream: &TcpStream, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
-        match poll_fn(|cx| stream.poll_write_priv(cx, buf)).await? {
+        match poll_fn(|cx| stream.poll_write_shared(cx, buf)).await? {
             0 => return Err(io::ErrorKind::WriteZero.into()),
             n => buf = &buf[n..],
         }
@@ -227,7 +236,7 @@ impl futures_io::AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_read_priv(cx, buf)
+        self.poll_read_shared(cx, buf)
     }
 }
 
@@ -237,7 +246,7 @@ impl futures_io::AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
+        self.poll_write_shared(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -245,7 +254,7 @@ impl futures_io::AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_priv(cx, bufs)
+        self.poll_write_vectored_shared(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

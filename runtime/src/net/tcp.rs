@@ -13,19 +13,25 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::TcpStream;
-use super::stream::{read_exact, write_all};
+use super::stream::{TcpStream, read_exact, write_all};
 
-pub(super) fn split(stream: Arc<TcpStream>) -> (OwnedReadHalf, OwnedWriteHalf) {
-    (
-        OwnedReadHalf {
-            stream: stream.clone(),
-        },
-        OwnedWriteHalf {
-            stream,
-            shutdown_on_drop: true,
-        },
-    )
+impl TcpStream {
+    /// Split into a read half and a write half that can move to different tasks. Dropping
+    /// the write half shuts down the write direction (the peer sees end of stream).
+    ///
+    /// (Defined here, beside the halves, so that `stream.rs` need not know them.)
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let stream = Arc::new(self);
+        (
+            OwnedReadHalf {
+                stream: stream.clone(),
+            },
+            OwnedWriteHalf {
+                stream,
+                shutdown_on_drop: true,
+            },
+        )
+    }
 }
 
 /// The read half of a split [`TcpStream`].
@@ -48,7 +54,7 @@ pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
 impl OwnedReadHalf {
     /// Read into `buf`; 0 means end of stream.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.stream.poll_read_priv(cx, buf)).await
+        poll_fn(|cx| self.stream.poll_read_shared(cx, buf)).await
     }
 
     /// Read exactly `buf.len()` bytes, or fail with `UnexpectedEof`.
@@ -80,7 +86,7 @@ impl OwnedReadHalf {
 impl OwnedWriteHalf {
     /// Write some of `buf`; returns how many bytes were written.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.stream.poll_write_priv(cx, buf)).await
+        poll_fn(|cx| self.stream.poll_write_shared(cx, buf)).await
     }
 
     /// Write all of `buf`.
@@ -124,7 +130,7 @@ impl futures_io::AsyncRead for OwnedReadHalf {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.stream.poll_read_priv(cx, buf)
+        self.stream.poll_read_shared(cx, buf)
     }
 }
 
@@ -134,7 +140,7 @@ impl futures_io::AsyncWrite for OwnedWriteHalf {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_priv(cx, buf)
+        self.stream.poll_write_shared(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -142,7 +148,7 @@ impl futures_io::AsyncWrite for OwnedWriteHalf {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_vectored_priv(cx, bufs)
+        self.stream.poll_write_vectored_shared(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

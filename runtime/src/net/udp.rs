@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use tempo_executor::coop;
 use tempo_reactor::{Direction, Registered};
 
-use super::{each_addr, resolve};
+use super::addr::{each_addr, resolve};
 
 /// A UDP socket. Its methods take `&self`: share it in an `Arc` to send and receive from
 /// several tasks (each waiting task is woken when the socket becomes ready).

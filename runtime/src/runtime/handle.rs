@@ -1,22 +1,32 @@
-//! [`Handle`]: what other threads hold to reach a runtime.
+//! [`Handle`]: what other threads hold to reach a runtime — its workers' spawners, its
+//! pools, its diagnostics.
+//!
+//! A `Handle` is to a tempo runtime what a reference to the loop is to asyncio code on
+//! another thread: the way in (`asyncio.run_coroutine_threadsafe(coro, loop)` is
+//! [`Handle::spawn`]). It knows no thread-local: [`Handle::current`] and
+//! [`Handle::try_current`] are in `current.rs`, beside the thread-local they read, which
+//! holds a `Handle` and so comes after this file.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use tempo_executor::SpawnMeta;
 use tempo_executor::{JoinHandle, Spawner};
 
-use super::CURRENT;
 use crate::blocking::{BlockingStats, Pools, QueueSlot};
 use crate::diagnostics::{Dump, RuntimeDiag};
+use crate::task::context;
 
 /// A handle to a runtime: `Send + Sync`, cheap to clone. Spawns `Send` futures onto the
 /// runtime's workers from any thread.
 ///
-/// **Placement.** [`Handle::spawn`] deals tasks out round-robin over the workers; from a
-/// worker's own thread that can mean a local spawn or a hand-off through another worker's
-/// channel. [`Handle::spawn_on`] names the worker. (`tempo::spawn` from a worker thread keeps
-/// the task on that worker: see [`spawn`](crate::spawn).)
+/// **Placement.** [`Handle::spawn`] deals tasks out round-robin over the workers, from
+/// worker 0, with one cursor for the runtime that every clone of the handle shares (and
+/// that `spawn_blocking` and `spawn_cpu` through a handle move too); from a worker's own
+/// thread that can mean a local spawn or a hand-off through another worker's channel.
+/// [`Handle::spawn_on`] names the worker. (`tempo::spawn` from a worker thread keeps the
+/// task on that worker: see [`spawn`](crate::spawn) and `tests/placement.rs`.)
 #[derive(Clone, Debug)]
 pub struct Handle {
     /// Spawns onto each worker, in worker order.
@@ -49,19 +59,6 @@ impl Handle {
         self.diag.as_ref().map(|d| d.stats())
     }
 
-    /// The handle of the runtime running on this thread.
-    ///
-    /// # Panics
-    /// Outside a runtime.
-    pub fn current() -> Handle {
-        Handle::try_current().expect("tempo::Handle::current called outside a tempo runtime")
-    }
-
-    /// The handle of the runtime running on this thread, if any.
-    pub fn try_current() -> Option<Handle> {
-        CURRENT.with(|c| c.borrow().clone())
-    }
-
     /// Spawn a task onto the runtime, from any thread. If the runtime has shut down, the
     /// task is dropped and its handle reports it cancelled. Called from inside a task, the
     /// new task inherits that task's [context](crate::task::ContextVar).
@@ -71,7 +68,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        crate::task::spawn_via(self.pick(), future)
+        spawn_via(self.pick(), future, SpawnMeta::here())
     }
 
     /// Spawn a task onto worker `worker` (0-based; see [`Handle::workers`]).
@@ -90,20 +87,16 @@ impl Handle {
                 self.spawners.len()
             )
         });
-        crate::task::spawn_via(spawner, future)
+        spawn_via(spawner, future, SpawnMeta::here())
     }
 
     /// [`Handle::spawn`] with the name and location to record.
-    pub(crate) fn spawn_meta<F>(
-        &self,
-        future: F,
-        meta: tempo_executor::SpawnMeta,
-    ) -> JoinHandle<F::Output>
+    pub(crate) fn spawn_meta<F>(&self, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        crate::task::spawn_via_with(self.pick(), future, meta)
+        spawn_via(self.pick(), future, meta)
     }
 
     /// How many workers the runtime has.
@@ -111,7 +104,9 @@ impl Handle {
         self.spawners.len()
     }
 
-    /// The next worker in round-robin order.
+    /// The next worker in round-robin order. One cursor for the runtime, shared by every
+    /// clone of the handle and advanced by every `spawn`, `spawn_blocking` and `spawn_cpu`
+    /// through a handle (the pools use the worker for a job's admission task).
     fn pick(&self) -> &Spawner {
         let n = self.spawners.len();
         let i = if n == 1 {
@@ -127,8 +122,9 @@ impl Handle {
 impl Handle {
     /// Run `f` on the blocking pool — [`task::spawn_blocking`](crate::task::spawn_blocking)
     /// from any thread, a blocking job included. If the queue is bounded and full, the job
-    /// waits for a place on the runtime's worker, so it is admitted only while the runtime
-    /// runs. After shutdown the handle reports `Cancelled`.
+    /// waits for a place on one of the runtime's workers (the next in round-robin order),
+    /// so it is admitted only while the runtime runs. After shutdown the handle reports
+    /// `Cancelled`.
     #[doc(alias = "to_thread")]
     #[doc(alias = "run_in_executor")]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
@@ -165,5 +161,18 @@ impl Handle {
     /// Threads, idle threads, queue depth and more, for both pools.
     pub fn blocking_stats(&self) -> BlockingStats {
         self.blocking.stats()
+    }
+}
+
+/// Spawn through `spawner` (a worker's, usually on another thread), recording `meta`. The
+/// task inherits this thread's [context](crate::task::ContextVar), as a local spawn does.
+fn spawn_via<F>(spawner: &Spawner, future: F, meta: SpawnMeta) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::inherited() {
+        None => spawner.spawn_with(future, meta),
+        Some(cx) => spawner.spawn_with(context::run_in(cx, future), meta),
     }
 }

@@ -21,7 +21,8 @@ use std::time::Duration;
 use tempo_executor::diag::Diagnostics;
 use tempo_executor::{Spawner, coop};
 
-use super::{Handle, Role, enter};
+use super::current::{Role, enter};
+use super::handle::Handle;
 use crate::diagnostics::{LoopStats, WorkerDiag};
 use crate::sync::oneshot;
 use crate::worker::Worker;
@@ -122,7 +123,7 @@ pub(super) fn start(
             };
             // If the build failed elsewhere, the Handle never comes: just exit.
             let Ok(handle) = handle_rx.recv() else { return };
-            let entered = enter(&worker, &handle, Role::Worker(number));
+            let runtime_guard = enter(&worker, &handle, Role::Worker(number));
             let mut stop = std::pin::pin!(stop_rx);
             let waker = worker.executor.main_waker();
             let mut cx = std::task::Context::from_waker(&waker);
@@ -130,7 +131,7 @@ pub(super) fn start(
             let _ = worker.block_on(|| coop::with_budget(|| stop.as_mut().poll(&mut cx)));
             // Drop this worker's tasks here, where they ran, with the runtime current.
             worker.executor.shutdown();
-            drop(entered);
+            drop(runtime_guard);
         })?;
     let report = report_rx
         .recv()

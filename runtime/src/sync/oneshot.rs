@@ -41,7 +41,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker, ready};
 
-use crate::task::poll_proceed;
+use tempo_executor::coop::poll_proceed;
 
 /// Create a one-value channel — what asyncio code does with `loop.create_future()`.
 ///

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tempo_executor::SpawnMeta;
 
 use super::{JoinHandle, context};
+use crate::runtime::placing_handle;
 
 /// Configures a task before spawning it. Today that is its name, which task dumps, the
 /// slow-poll warning and the watchdog show (with the spawn location, which every task
@@ -48,7 +49,8 @@ impl Builder {
         }
     }
 
-    /// Spawn the task on the current worker, as [`spawn`](super::spawn) does.
+    /// Spawn the task where [`spawn`](super::spawn) would: on this worker, or, from a thread
+    /// with no worker loop of its own, on the runtime's workers, round-robin.
     ///
     /// # Panics
     /// Outside a tempo runtime.
@@ -58,7 +60,7 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        if let Some(handle) = crate::runtime::placing_handle() {
+        if let Some(handle) = placing_handle() {
             return handle.spawn_meta(future, self.meta());
         }
         self.spawn_local(future)

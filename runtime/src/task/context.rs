@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 thread_local! {
     /// The context of the future being polled on this thread, if it has one.
-    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    static CURRENT_CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
 }
 
 /// Hands out variable ids; 0 means "not yet assigned".
@@ -49,7 +49,9 @@ impl Context {
     /// The context of the code running now (empty outside any scope) —
     /// `contextvars.copy_context()`.
     pub fn current() -> Context {
-        CURRENT.with_borrow(|c| c.clone()).unwrap_or_default()
+        CURRENT_CONTEXT
+            .with_borrow(|c| c.clone())
+            .unwrap_or_default()
     }
 
     /// Run `future` inside this context — `Context.run`, for a future.
@@ -90,7 +92,7 @@ impl fmt::Debug for Context {
 
 /// The context to give a task being spawned now: the spawner's, if it has any bindings.
 pub(crate) fn inherited() -> Option<Context> {
-    CURRENT.with_borrow(|c| c.as_ref().filter(|c| !c.is_empty()).cloned())
+    CURRENT_CONTEXT.with_borrow(|c| c.as_ref().filter(|c| !c.is_empty()).cloned())
 }
 
 /// Poll `future` with `context` installed in the thread-local, moving it in before each
@@ -103,7 +105,8 @@ pub(crate) async fn run_in<F: Future>(context: Context, future: F) -> F::Output 
     }
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            let ours = CURRENT.with_borrow_mut(|c| std::mem::replace(c, self.previous.take()));
+            let ours =
+                CURRENT_CONTEXT.with_borrow_mut(|c| std::mem::replace(c, self.previous.take()));
             *self.slot = ours;
         }
     }
@@ -111,7 +114,7 @@ pub(crate) async fn run_in<F: Future>(context: Context, future: F) -> F::Output 
     let mut future = pin!(future);
     let mut slot = Some(context);
     poll_fn(|cx| {
-        let previous = CURRENT.with_borrow_mut(|c| std::mem::replace(c, slot.take()));
+        let previous = CURRENT_CONTEXT.with_borrow_mut(|c| std::mem::replace(c, slot.take()));
         let _restore = Restore {
             slot: &mut slot,
             previous,
@@ -186,7 +189,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// Call `f` with the variable's value in the current context, if bound.
     pub fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         let id = self.id();
-        CURRENT.with_borrow(|c| {
+        CURRENT_CONTEXT.with_borrow(|c| {
             f(c.as_ref()
                 .and_then(|c| c.get(id))
                 .and_then(|v| v.downcast_ref::<T>()))
@@ -211,7 +214,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// one is given to it, so there is nowhere to store the value.
     pub fn set(&self, value: T) {
         let id = self.id();
-        CURRENT.with_borrow_mut(|c| match c {
+        CURRENT_CONTEXT.with_borrow_mut(|c| match c {
             Some(context) => context.set(id, Arc::new(value)),
             None => panic!(
                 "tempo: ContextVar::set({:?}) outside a context scope: wrap the task in \

@@ -13,13 +13,32 @@
 //! Work that would block the loop runs on a thread pool instead, awaited through the same
 //! [`JoinHandle`]: [`spawn_blocking`] (asyncio's `to_thread`) and [`spawn_cpu`], from
 //! [`crate::blocking`].
+//!
+//! The files, in reading order:
+//!
+//! 1. `context.rs` — [`ContextVar`] and [`Context`]: what a task carries and its children
+//!    inherit. Knows no runtime.
+//! 2. `spawn.rs` — [`spawn`] and [`spawn_local`]: where a new task is placed, by what the
+//!    thread is to the runtime (`runtime/current.rs`); and [`id`].
+//! 3. `builder.rs` — [`Builder`]: spawning with a name.
+//! 4. `join_set.rs` — [`JoinSet`]; `group.rs` — [`TaskGroup`]. Both spawn through
+//!    `spawn.rs`.
+//!
+//! `context.rs` comes early in the crate's reading order (the runtime's `Handle` uses it);
+//! the others come after the runtime's handle and thread-locals (see the crate doc).
 
+// 1. Task-local context.
+pub(crate) mod context;
+
+// 2. Spawning, and where a task goes.
+mod spawn;
+
+// 3. Spawning with a name.
 mod builder;
-mod context;
+
+// 4. Sets and groups of tasks.
 mod group;
 mod join_set;
-
-use std::future::Future;
 
 pub use crate::blocking::{blocking_slot, cpu_slot, spawn_blocking, spawn_cpu};
 pub use crate::runtime::current_worker;
@@ -27,96 +46,8 @@ pub use builder::Builder;
 pub use context::{Context, ContextVar};
 pub use group::{GroupTask, TaskGroup, TaskGroupError};
 pub use join_set::JoinSet;
+pub use spawn::{id, spawn, spawn_local, try_id};
 pub use tempo_executor::coop::{has_budget_remaining, poll_proceed};
 pub use tempo_executor::{
     AbortHandle, AbortOnDrop, JoinError, JoinHandle, TaskId, YieldNow, yield_now,
 };
-
-/// Spawn a task — asyncio's `asyncio.create_task`.
-///
-/// **Placement.** On a worker thread the task stays on that worker: tempo is
-/// thread-per-core, and a task that runs where it was spawned shares that worker's cache
-/// and never pays a cross-thread wake (~20 µs on these machines). On the `block_on` thread
-/// of a multi-worker runtime, tasks are dealt round-robin over the workers. To choose, use
-/// [`Handle::spawn`](crate::Handle::spawn) (round-robin) or
-/// [`Handle::spawn_on`](crate::Handle::spawn_on).
-///
-/// The task starts with a copy of the spawner's [context](ContextVar), as asyncio's tasks
-/// do. Dropping the returned handle detaches the task; it keeps running.
-///
-/// # Panics
-/// Outside a tempo runtime: use [`Handle::spawn`](crate::Handle::spawn) from other threads.
-#[track_caller]
-#[doc(alias = "create_task")]
-pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    // On the block_on thread of a multi-worker runtime, tasks belong on the workers.
-    if let Some(handle) = crate::runtime::placing_handle() {
-        return handle.spawn(future);
-    }
-    match context::inherited() {
-        None => tempo_executor::spawn(future),
-        Some(cx) => tempo_executor::spawn(context::run_in(cx, future)),
-    }
-}
-
-/// Spawn a task that need not be `Send` (it may hold an `Rc`) on the current worker; it is
-/// polled and dropped only on this thread. It inherits the spawner's context like
-/// [`spawn`].
-///
-/// # Panics
-/// Outside a tempo runtime.
-#[track_caller]
-pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    match context::inherited() {
-        None => tempo_executor::spawn_local(future),
-        Some(cx) => tempo_executor::spawn_local(context::run_in(cx, future)),
-    }
-}
-
-/// Spawn through `spawner` (another thread's worker), inheriting this thread's context.
-#[track_caller]
-pub(crate) fn spawn_via<F>(spawner: &tempo_executor::Spawner, future: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    spawn_via_with(spawner, future, tempo_executor::SpawnMeta::here())
-}
-
-/// [`spawn_via`] with the name and location to record.
-pub(crate) fn spawn_via_with<F>(
-    spawner: &tempo_executor::Spawner,
-    future: F,
-    meta: tempo_executor::SpawnMeta,
-) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match context::inherited() {
-        None => spawner.spawn_with(future, meta),
-        Some(cx) => spawner.spawn_with(context::run_in(cx, future), meta),
-    }
-}
-
-/// The id of the task being polled on this thread.
-///
-/// # Panics
-/// If called outside a task (for example from the `block_on` future itself, which is not a
-/// task).
-pub fn id() -> TaskId {
-    try_id().expect("tempo::task::id called outside a task")
-}
-
-/// The id of the task being polled on this thread, if any.
-pub fn try_id() -> Option<TaskId> {
-    tempo_executor::current_task_id()
-}
