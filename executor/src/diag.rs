@@ -28,11 +28,14 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use crate::executor::VTABLE;
 use crate::observe::{SpawnMeta, TaskEvent, TaskObserver};
 use crate::task::TaskId;
 use crate::task::outcome::{CancelCause, Outcome};
+use crate::wake_ref::{MAIN_SLOT, WakeRef};
 
 /// How many finished tasks the ring remembers.
 pub const FINISHED_RING: usize = 64;
@@ -351,6 +354,17 @@ impl TaskObserver for Diagnostics {
             TaskEvent::Finished(outcome) => self.on_finish(task, outcome),
         }
     }
+}
+
+/// The worker and task a waker wakes, if it is one of tempo's task wakers (the block_on
+/// future's waker, and wakers of other executors, give `None`). Task dumps use it to tell
+/// which task a waker parked in the reactor belongs to.
+pub fn decode(waker: &Waker) -> Option<(usize, TaskId)> {
+    if !std::ptr::eq(waker.vtable(), &VTABLE) {
+        return None;
+    }
+    let r = WakeRef::from_bits(waker.data().addr());
+    (r.task.slot != MAIN_SLOT).then_some((r.worker, r.task))
 }
 
 fn task_mut(inner: &mut Inner, id: TaskId) -> Option<&mut TaskInfo> {

@@ -85,13 +85,6 @@ impl Executor {
         CURRENT_EXECUTOR.with_borrow(|c| c.as_ref().is_some_and(|e| ptr::eq(&**e, self)))
     }
 
-    /// Install `observer` to watch this worker's tasks from now on (see `observe.rs`);
-    /// tasks spawned before are not announced to it. Returns false, and changes nothing, if
-    /// an observer is already installed.
-    pub fn observe(&self, observer: Arc<dyn TaskObserver>) -> bool {
-        self.remote.observer.set(observer).is_ok()
-    }
-
     /// The task observer, if one is installed.
     #[inline]
     pub(crate) fn observer(&self) -> Option<&Arc<dyn TaskObserver>> {
@@ -364,7 +357,8 @@ fn observed(observer: &dyn TaskObserver, task: RawTask, poll: impl FnOnce() -> R
 
 /// The table of functions behind every task's [`Waker`] (see `wake_ref.rs` for its data
 /// word): cloning copies the word, dropping does nothing, waking is [`wake`].
-static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake_waker, wake_waker, drop);
+pub(crate) static VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone_waker, wake_waker, wake_waker, drop);
 
 fn clone_waker(data: *const ()) -> RawWaker {
     RawWaker::new(data, &VTABLE)
@@ -381,17 +375,6 @@ pub(crate) fn waker(r: WakeRef) -> Waker {
     // dereference, so they honour RawWaker's contract — any copy stays valid for ever, on
     // any thread (wakers must be Send + Sync), and clone and drop need no bookkeeping.
     unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
-}
-
-/// The worker and task a waker wakes, if it is one of tempo's task wakers (the block_on
-/// future's waker, and wakers of other executors, give `None`). Task dumps use it to tell
-/// which task a waker parked in the reactor belongs to.
-pub fn decode(waker: &Waker) -> Option<(usize, TaskId)> {
-    if !ptr::eq(waker.vtable(), &VTABLE) {
-        return None;
-    }
-    let r = WakeRef::from_bits(waker.data().addr());
-    (r.task.slot != MAIN_SLOT).then_some((r.worker, r.task))
 }
 
 /// Wake the task `r` names, from whatever thread this is.

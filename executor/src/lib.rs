@@ -43,8 +43,8 @@
 //!    reach a worker: its channel, its unpark, its observer.
 //! 7. `executor.rs` — the [`Executor`]: the slab, the run queue, `run_ready`, the waker's
 //!    function table and the wake path.
-//! 8. `owner.rs` — [`OwnedExecutor`], which enters the executor and shuts it down, and the
-//!    thread's current executor.
+//! 8. `owner.rs` — [`OwnedExecutor`], which creates, enters and shuts down the executor
+//!    and installs its observer; the thread's current executor.
 //! 9. `join.rs` — [`JoinHandle`], [`AbortHandle`]: asyncio's `Task` as seen by the code
 //!    that awaits it, and how an abort reaches the task.
 //! 10. `spawn.rs` — [`spawn()`], [`spawn_local`], [`Spawner`]: where a new task goes.
@@ -52,7 +52,7 @@
 //!     JoinHandle.
 //! 12. `diag.rs` — [`Diagnostics`](diag::Diagnostics): the per-worker task table behind
 //!     slow-poll warnings, task dumps and the watchdog; an observer, off unless the runtime
-//!     installs it.
+//!     installs it. And [`decode`]: which task a waker parked in the reactor belongs to.
 //!
 //! The loop that calls [`Executor::run_ready`] between reactor turns lives in
 //! `tempo-runtime`.
@@ -94,7 +94,8 @@ pub mod diag;
 
 pub use blocking::BlockingTask;
 pub use coop::{YieldNow, yield_now};
-pub use executor::{Executor, decode};
+pub use diag::decode;
+pub use executor::Executor;
 pub use join::{AbortHandle, AbortOnDrop, JoinHandle};
 pub use observe::{SpawnMeta, TaskEvent, TaskObserver};
 pub use owner::{ExecutorGuard, OwnedExecutor, current_task_id, try_current_worker};

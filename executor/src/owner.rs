@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use slab::Slab;
 
 use crate::executor::{CURRENT_EXECUTOR, Executor};
-use crate::observe::TaskEvent;
+use crate::observe::{TaskEvent, TaskObserver};
 use crate::registry::{self, Remote};
 use crate::task::TaskId;
 use crate::task::outcome::{CancelCause, Outcome};
@@ -82,6 +82,13 @@ impl OwnedExecutor {
 }
 
 impl Executor {
+    /// Install `observer` to watch this worker's tasks from now on (see `observe.rs`);
+    /// tasks spawned before are not announced to it. Returns false, and changes nothing, if
+    /// an observer is already installed.
+    pub fn observe(&self, observer: Arc<dyn TaskObserver>) -> bool {
+        self.remote.observer.set(observer).is_ok()
+    }
+
     /// A new executor, registered in the process-wide table. `unpark` is called (from any
     /// thread) when another thread has sent this worker a wake or a task while it may be
     /// asleep; it must interrupt that sleep.

@@ -6,7 +6,7 @@
 //! connection handler is therefore visible in every log line of that request, across
 //! awaits, and in every task the handler spawns.
 //!
-//! tempo does the same. A [`Context`] is an immutable map from variables to values, shared
+//! tempo does the same. A [`ContextSnapshot`] is an immutable map from variables to values, shared
 //! by reference count. [`ContextVar::scope`] runs a future with one more binding;
 //! [`spawn`](crate::spawn) gives the new task the context of the task that spawned it; and
 //! [`ContextVar::set`] rebinds a variable for the rest of the current scope (copy-on-write,
@@ -31,24 +31,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 thread_local! {
     /// The context of the future being polled on this thread, if it has one.
-    static CURRENT_CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    static CURRENT_CONTEXT: RefCell<Option<ContextSnapshot>> = const { RefCell::new(None) };
 }
 
 /// Hands out variable ids; 0 means "not yet assigned".
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// A snapshot of context variables and their values — asyncio's `contextvars.Context`.
-/// Cloning is a reference-count increment.
+/// A snapshot of context variables and their values — asyncio's `contextvars.Context`,
+/// named so as not to shadow `std::task::Context`. Cloning is a reference-count increment.
 #[derive(Clone, Default)]
-pub struct Context {
+pub struct ContextSnapshot {
     /// (variable id, value), few enough that a linear search beats a hash map.
     bindings: Arc<Vec<(u64, Arc<dyn Any + Send + Sync>)>>,
 }
 
-impl Context {
+impl ContextSnapshot {
     /// The context of the code running now (empty outside any scope) —
     /// `contextvars.copy_context()`.
-    pub fn current() -> Context {
+    pub fn current() -> ContextSnapshot {
         CURRENT_CONTEXT
             .with_borrow(|c| c.clone())
             .unwrap_or_default()
@@ -63,7 +63,7 @@ impl Context {
         self.bindings.iter().find(|(k, _)| *k == id).map(|(_, v)| v)
     }
 
-    fn with(&self, id: u64, value: Arc<dyn Any + Send + Sync>) -> Context {
+    fn with(&self, id: u64, value: Arc<dyn Any + Send + Sync>) -> ContextSnapshot {
         let mut next = self.clone();
         next.set(id, value);
         next
@@ -82,26 +82,26 @@ impl Context {
     }
 }
 
-impl fmt::Debug for Context {
+impl fmt::Debug for ContextSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context")
+        f.debug_struct("ContextSnapshot")
             .field("variables", &self.bindings.len())
             .finish()
     }
 }
 
 /// The context to give a task being spawned now: the spawner's, if it has any bindings.
-pub(crate) fn inherited() -> Option<Context> {
+pub(crate) fn inherited() -> Option<ContextSnapshot> {
     CURRENT_CONTEXT.with_borrow(|c| c.as_ref().filter(|c| !c.is_empty()).cloned())
 }
 
 /// Poll `future` with `context` installed in the thread-local, moving it in before each
 /// poll and back out after — no reference counting per poll.
-pub(crate) async fn run_in<F: Future>(context: Context, future: F) -> F::Output {
+pub(crate) async fn run_in<F: Future>(context: ContextSnapshot, future: F) -> F::Output {
     /// Puts the thread-local back as it was, even if the poll panics.
     struct Restore<'a> {
-        slot: &'a mut Option<Context>,
-        previous: Option<Context>,
+        slot: &'a mut Option<ContextSnapshot>,
+        previous: Option<ContextSnapshot>,
     }
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
@@ -144,7 +144,7 @@ pub(crate) async fn run_in<F: Future>(context: Context, future: F) -> F::Output 
 pub struct ContextVar<T> {
     /// A name for debugging, as asyncio's `ContextVar(name)`.
     name: &'static str,
-    /// Assigned on first use; identifies the variable inside a [`Context`].
+    /// Assigned on first use; identifies the variable inside a [`ContextSnapshot`].
     id: AtomicU64,
     _value: PhantomData<fn() -> T>,
 }
@@ -182,7 +182,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// Run `future` with this variable bound to `value` (on top of the current context).
     /// Tasks spawned inside inherit the binding.
     pub fn scope<F: Future>(&'static self, value: T, future: F) -> impl Future<Output = F::Output> {
-        let context = Context::current().with(self.id(), Arc::new(value));
+        let context = ContextSnapshot::current().with(self.id(), Arc::new(value));
         run_in(context, future)
     }
 
@@ -209,7 +209,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// are unaffected.
     ///
     /// # Panics
-    /// Outside a scope (no [`ContextVar::scope`], [`Context::run`] or task spawned from one
+    /// Outside a scope (no [`ContextVar::scope`], [`ContextSnapshot::run`] or task spawned from one
     /// encloses this call): unlike asyncio, a tempo task has no context of its own until
     /// one is given to it, so there is nowhere to store the value.
     pub fn set(&self, value: T) {
@@ -218,7 +218,7 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
             Some(context) => context.set(id, Arc::new(value)),
             None => panic!(
                 "tempo: ContextVar::set({:?}) outside a context scope: wrap the task in \
-                 ContextVar::scope or Context::run first",
+                 ContextVar::scope or ContextSnapshot::run first",
                 self.name
             ),
         })

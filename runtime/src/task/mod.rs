@@ -16,7 +16,7 @@
 //!
 //! The files, in reading order:
 //!
-//! 1. `context.rs` — [`ContextVar`] and [`Context`]: what a task carries and its children
+//! 1. `context.rs` — [`ContextVar`] and [`ContextSnapshot`]: what a task carries and its children
 //!    inherit. Knows no runtime.
 //! 2. `spawn.rs` — [`spawn`] and [`spawn_local`]: where a new task is placed, by what the
 //!    thread is to the runtime (`runtime/current.rs`); and [`id`].
@@ -43,7 +43,7 @@ mod join_set;
 pub use crate::blocking::{blocking_slot, cpu_slot, spawn_blocking, spawn_cpu};
 pub use crate::runtime::current_worker;
 pub use builder::Builder;
-pub use context::{Context, ContextVar};
+pub use context::{ContextSnapshot, ContextVar};
 pub use group::{GroupTask, TaskGroup, TaskGroupError};
 pub use join_set::JoinSet;
 pub use spawn::{id, spawn, spawn_local, try_id};
