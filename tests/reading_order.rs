@@ -2,13 +2,12 @@
 //! of others, a file that imports it back.
 //!
 //! Each crate's `lib.rs` lists its files in a reading order (STYLE.md, "A reading order";
-//! docs/DESIGN.md, "Reading order"): each uses only files before it, so a reader can start
-//! at the top of the list and never meet a name from a file not yet read. That order exists
-//! exactly when the imports between files have no cycle, and an import cycle is easy to add
-//! without noticing — a helper in a lower file that reaches up for one type. These tests
-//! fail when one appears, and name it: if the reactor's `sync.rs` said
-//! `use crate::reactor::Reactor;`, the reactor's test would print
-//! `handle.rs → io/readiness.rs → sync.rs → reactor.rs → handle.rs`.
+//! docs/DESIGN.md, "The files, in reading order"): each uses only files before it, so a reader can
+//! start at the top of the list and never meet a name from a file not yet read. That order exists
+//! exactly when the imports between files have no cycle, and an import cycle is easy to add without
+//! noticing — a helper in a lower file that reaches up for one type. These tests fail when one
+//! appears, and name it: if the reactor's `sync.rs` said `use crate::reactor::Reactor;`, the
+//! reactor's test would print `handle.rs → io/readiness.rs → sync.rs → reactor.rs → handle.rs`.
 //!
 //! # How the imports are found
 //!

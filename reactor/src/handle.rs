@@ -11,10 +11,10 @@
 //!
 //! # Who is parked, for task dumps
 //!
-//! Every await point of a task ends in one of three places (DESIGN.md): a reactor
-//! registration, a timer, or another task or primitive that holds its waker. The reactor
-//! can name the first two ([`WaitingOn`]). [`ReactorHandle::for_each_waiter`] walks them; the
-//! caller then decodes each `Waker` into a task through the executor — the reactor itself
+//! Every await point of a task ends in one of three places (docs/DESIGN.md, "The loop (one
+//! worker)"): a reactor registration, a timer, or another task or primitive that holds its waker.
+//! The reactor can name the first two ([`WaitingOn`]). [`ReactorHandle::for_each_waiter`] walks
+//! them; the caller then decodes each `Waker` into a task through the executor — the reactor itself
 //! knows no tasks.
 //!
 //! **Locks.** The walk takes the I/O table's lock (and, under it, each registration's

@@ -85,7 +85,7 @@
 //!   It never moves it out while pinned, has no `Drop` impl that could, and is `Unpin` only
 //!   when the inner future is; so a `Pin<&mut Outer>` may hand out a `Pin<&mut Inner>`.
 //!
-//! docs/DESIGN.md lists these with the executor's rules.
+//! docs/DESIGN.md ("Unsafe code, and the rules it keeps") lists these with the executor's rules.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 

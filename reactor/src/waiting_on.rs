@@ -1,13 +1,12 @@
 //! [`WaitingOn`]: what a parked waker waits for — a read, a write, or a timer — as far as
 //! the reactor knows. The words of a task dump.
 //!
-//! Every await point of a task ends in one of three places (DESIGN.md): a reactor
-//! registration, a timer, or another task or primitive that holds its waker. The reactor
-//! can name the first two, and this is how it names them. The I/O table
-//! (`io/readiness.rs`) and the timer wheel (`time/wheel/`) each say what their parked
-//! wakers wait on in these terms; `ReactorHandle::for_each_waiter`
-//! (`handle.rs`) walks both for a dump. Near the bottom of the crate's reading order: it
-//! uses only the lateness module's compact durations.
+//! Every await point of a task ends in one of three places (docs/DESIGN.md, "The loop (one
+//! worker)"): a reactor registration, a timer, or another task or primitive that holds its waker.
+//! The reactor can name the first two, and this is how it names them. The I/O table
+//! (`io/readiness.rs`) and the timer wheel (`time/wheel/`) each say what their parked wakers wait
+//! on in these terms; `ReactorHandle::for_each_waiter` (`handle.rs`) walks both for a dump. Near
+//! the bottom of the crate's reading order: it uses only the lateness module's compact durations.
 
 use std::fmt;
 use std::time::Instant;

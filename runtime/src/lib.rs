@@ -63,8 +63,7 @@
 //!    diagnostics record, per loop and per runtime. They know no runtime.
 //! 3. `worker.rs` — one event loop: one executor, one reactor, and the numbered loop above.
 //! 4. `sync/` and `future/` — primitives and combinators, which know no runtime; see their
-//!    `mod.rs`. (`sync/mpsc.rs` and `sync/queue.rs` name `task::poll_proceed`, the
-//!    executor's, which `task/mod.rs` re-exports.)
+//!    `mod.rs`.
 //! 5. `blocking/stats.rs`, `counts.rs`, `pool.rs`, `admission.rs`, `pools.rs` — the
 //!    blocking and CPU pools, which know no runtime: a pool thread enters its runtime
 //!    through a callback the runtime gives it. See `blocking/mod.rs`.

@@ -4,7 +4,7 @@
 //! awaits. tempo does the same with a single heap allocation per spawned future:
 //!
 //! ```text
-//!  ┌────────────────────────── one allocation (raw::Cell<F>) ───────────────────────────┐
+//!  ┌─────────────────────── one allocation (raw::Allocation<F>) ────────────────────────┐
 //!  │ Header                                                 │ Stage<F>                  │
 //!  │  state: AtomicUsize   COMPLETE JOIN_INTEREST JOIN_WAKER │  Running(F)               │
 //!  │                       CANCELLED BOUND  refcount         │  Finished(Result<         │
@@ -103,8 +103,8 @@
 //!
 //! ## The rules
 //!
-//! The `// SAFETY:` comments in this crate cite these by number; docs/DESIGN.md lists them
-//! with the rest of tempo's safety rules.
+//! The `// SAFETY:` comments in this crate cite these by number; docs/DESIGN.md ("Unsafe code,
+//! and the rules it keeps") lists them with the rest of tempo's safety rules.
 //!
 //! 1. **Layout.** A task pointer always points at the `Header` at offset 0 of a
 //!    `raw::Allocation<F>` (`#[repr(C)]`), and `header.vtable` holds the functions for that

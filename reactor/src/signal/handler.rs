@@ -57,8 +57,8 @@ pub(super) fn install(index: usize) -> io::Result<()> {
         return Ok(());
     }
     let signum = c_int::try_from(index).expect("slot indexes are signal numbers");
-    // SAFETY: rule C3 (lib.rs): `libc::sigaction` is a C struct of integers, a signal set and a handler
-    // address held as an integer; all zeroes is a valid value of it (SIG_DFL, no flags).
+    // SAFETY: rule C3 (lib.rs): `libc::sigaction` is a C struct of integers, a signal set and a
+    // handler address held as an integer; all zeroes is a valid value of it (SIG_DFL, no flags).
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
     let handler: extern "C" fn(c_int) = on_signal;
     action.sa_sigaction = handler as *const () as libc::sighandler_t;
@@ -113,8 +113,8 @@ mod errno {
 
     /// Read `errno`.
     pub(super) fn get() -> c_int {
-        // SAFETY: rule C4 (lib.rs): `location` returns the calling thread's errno slot, valid for the life of
-        // the thread; reading it is what the C macro `errno` does.
+        // SAFETY: rule C4 (lib.rs): `location` returns the calling thread's errno slot, valid for
+        // the life of the thread; reading it is what the C macro `errno` does.
         unsafe { *location() }
     }
 

@@ -65,7 +65,8 @@ impl HiRes {
     pub(crate) fn new(registry: &Registry, resolution: Duration) -> io::Result<HiRes> {
         use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-        // SAFETY: rule C1 (lib.rs): timerfd_create takes no pointers; it returns a new descriptor or -1.
+        // SAFETY: rule C1 (lib.rs): timerfd_create takes no pointers; it returns a new descriptor
+        // or -1.
         let raw = unsafe {
             libc::timerfd_create(
                 libc::CLOCK_MONOTONIC,
@@ -75,8 +76,8 @@ impl HiRes {
         if raw < 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: rule C2 (lib.rs): `raw` was just returned by timerfd_create, so it is open and nothing
-        // else owns it; the `OwnedFd` becomes its only owner and closes it.
+        // SAFETY: rule C2 (lib.rs): `raw` was just returned by timerfd_create, so it is open and
+        // nothing else owns it; the `OwnedFd` becomes its only owner and closes it.
         let fd = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(raw) });
         registry.register(
             &mut mio::unix::SourceFd(&fd.as_raw_fd()),
@@ -154,8 +155,8 @@ impl HiRes {
             },
         };
         let fd = self.fd.as_raw_fd();
-        // SAFETY: rule C1 (lib.rs): `fd` is an open timerfd owned by `self` (see `new`); `spec` is a valid
-        // itimerspec on our stack for the call; the old-value pointer may be null.
+        // SAFETY: rule C1 (lib.rs): `fd` is an open timerfd owned by `self` (see `new`); `spec` is
+        // a valid itimerspec on our stack for the call; the old-value pointer may be null.
         let rc = unsafe { libc::timerfd_settime(fd, 0, &spec, std::ptr::null_mut()) };
         // On failure (it cannot fail with these arguments), the millisecond timeout in the
         // same turn still ends the wait: the timer is late, not lost.
