@@ -103,8 +103,8 @@ impl ReadyEvent {
 }
 
 /// The reactor's record of one registered source: its readiness and its waiters, shared
-/// (an `Arc`) between the [`IoTable`] and the source's `Registration`. The name is tokio's,
-/// for the same thing: the I/O whose readiness the reactor *schedules* tasks on.
+/// (an `Arc`) between the [`IoTable`] and the source's `Registration`. (tokio calls the same
+/// thing `ScheduledIo`.)
 pub(crate) struct SourceRecord {
     /// The token the source is registered under (key and generation).
     pub(super) token: Token,

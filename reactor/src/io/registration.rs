@@ -150,8 +150,7 @@ impl Drop for Registration {
 /// A mio source registered with the current reactor: the socket and its [`Registration`]
 /// together. Dropping it deregisters the source from epoll, then closes it.
 ///
-/// The name is tokio's, from mio's old name for a source, `Evented`: an evented source
-/// registered with a `Poll`.
+/// tokio calls the same thing `PollEvented`, from mio's old name for a source, `Evented`.
 pub struct Registered<S: Source> {
     /// The non-blocking socket.
     source: S,
