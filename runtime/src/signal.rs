@@ -43,6 +43,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use futures_core::{FusedStream, Stream};
 use tempo_executor::coop;
 use tempo_reactor::signal::SignalListener;
 
@@ -52,8 +53,10 @@ pub use tempo_reactor::signal::SignalKind;
 /// has arrived (at least once) since the last `recv`.
 ///
 /// Created by [`signal`]. It is `Send` and `Unpin`, and implements
-/// [`futures_core::Stream`] with `Item = ()`. Dropping it stops listening (see the
-/// [module docs](self) for what stays behind: the handler).
+/// [`futures_core::Stream`] with `Item = ()` (and `FusedStream`): `poll_next` is
+/// [`poll_recv`](Signal::poll_recv), so the stream keeps `recv`'s promises, and it ends —
+/// `None`, then `None` for ever — once its runtime has shut down. Dropping it stops
+/// listening (see the [module docs](self) for what stays behind: the handler).
 ///
 /// Mirrors asyncio's `loop.add_signal_handler(sig, callback)`; differs in being a stream
 /// that a task awaits rather than a callback the loop calls, and in allowing any number of
@@ -113,7 +116,11 @@ impl Signal {
     /// Poll for the signal; what [`recv`](Signal::recv) and `Stream::poll_next` do.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
         ready!(coop::poll_proceed(cx));
-        self.listener.poll_recv(cx).map(|delivered| delivered.ok())
+        // The listener's stream: deliveries, then its error once the reactor has shut
+        // down, then its end. The error says nothing a `Signal` can act on, so it ends here.
+        Pin::new(&mut self.listener)
+            .poll_next(cx)
+            .map(|next| next.and_then(Result::ok))
     }
 
     /// The signal this stream listens for.
@@ -122,11 +129,18 @@ impl Signal {
     }
 }
 
-impl futures_core::Stream for Signal {
+impl Stream for Signal {
     type Item = ();
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
         self.get_mut().poll_recv(cx)
+    }
+}
+
+/// Terminated once `recv` has returned `None`: the runtime has shut down.
+impl FusedStream for Signal {
+    fn is_terminated(&self) -> bool {
+        self.listener.is_terminated()
     }
 }
 

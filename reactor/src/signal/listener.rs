@@ -6,6 +6,9 @@
 //! (`fanout.rs`) and compares the signal's generation with the one it last saw. The last
 //! file of `signal/`: it uses all the others.
 //!
+//! A listener is also a [`Stream`] of deliveries, `Item = io::Result<()>`: `poll_next` is
+//! `poll_recv`, and after the one error that says the reactor is gone, the stream ends.
+//!
 //! The rules cited by number are those of `signal/mod.rs`.
 
 #![forbid(unsafe_code)]
@@ -13,9 +16,11 @@
 use std::fmt;
 use std::io;
 use std::os::fd::AsFd;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker, ready};
 
+use futures_core::{FusedStream, Stream};
 use mio::Interest;
 use mio::unix::pipe;
 
@@ -31,6 +36,45 @@ use crate::sync::lock;
 ///
 /// Dropping it deregisters and closes the duplicate and leaves the waiter list. The
 /// handler stays installed (rule 5).
+///
+/// It is a [`Stream`] of deliveries: `Some(Ok(()))` each time the signal has arrived at
+/// least once since the last one (as [`poll_recv`](SignalListener::poll_recv) returns), one
+/// `Some(Err(_))` if the reactor it was registered with shuts down (or reading the pipe
+/// fails), and `None` from then on. Polling it as a stream keeps `poll_recv`'s promises: a
+/// `next()` dropped before it completes loses no delivery. `tempo::signal::Signal` is this
+/// stream with the error turned into its end.
+///
+/// Here a reactor is driven by hand, as the runtime's loop does between task polls, and
+/// the signal is sent by the `kill` command:
+///
+/// ```
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll, Waker};
+///
+/// use futures_core::Stream;
+/// use tempo_reactor::Reactor;
+/// use tempo_reactor::signal::{SignalKind, SignalListener};
+///
+/// # if cfg!(miri) { return Ok(()); } // Miri runs no `kill` command and installs no handler
+/// let mut reactor = Reactor::new()?;
+/// let _current = reactor.enter(); // the listener registers with this reactor
+/// let mut hangups = SignalListener::new(SignalKind::Hangup)?;
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(Pin::new(&mut hangups).poll_next(&mut cx).is_pending());
+///
+/// let pid = std::process::id().to_string();
+/// std::process::Command::new("kill").args(["-HUP", &pid]).status()?;
+/// loop {
+///     match Pin::new(&mut hangups).poll_next(&mut cx) {
+///         Poll::Ready(Some(delivery)) => break delivery?,
+///         Poll::Ready(None) => unreachable!("the reactor is still running"),
+///         Poll::Pending => {
+///             reactor.turn(None)?; // until the self-pipe is readable
+///         }
+///     }
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct SignalListener {
     /// Which signal.
     kind: SignalKind,
@@ -43,6 +87,9 @@ pub struct SignalListener {
     key: usize,
     /// The slot's generation when this listener last delivered (or was created).
     seen: u64,
+    /// Set when the stream has yielded its error: `poll_next` returns `None` from then on.
+    /// `poll_recv` does not look at it.
+    ended: bool,
 }
 
 impl SignalListener {
@@ -73,6 +120,7 @@ impl SignalListener {
             pipe,
             key,
             seen,
+            ended: false,
         })
     }
 
@@ -117,6 +165,29 @@ impl SignalListener {
             _ => *parked = Some(waker.clone()),
         }
         false
+    }
+}
+
+impl Stream for SignalListener {
+    type Item = io::Result<()>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<()>>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let delivery = ready!(this.poll_recv(cx));
+        // A reactor that shut down never turns again: say so once, then end. (Without the
+        // flag a later poll could still report a delivery found by another runtime's
+        // dispatch, which would make the end not an end.)
+        this.ended = delivery.is_err();
+        Poll::Ready(Some(delivery))
+    }
+}
+
+impl FusedStream for SignalListener {
+    fn is_terminated(&self) -> bool {
+        self.ended
     }
 }
 

@@ -13,12 +13,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 use tempo_executor::coop::poll_proceed;
 
 use super::chan::{Chan, Closed, free_slot, wake};
 use super::error::{SendError, TryRecvError, TrySendError};
-use super::methods::{debug_handle, receiver_methods};
+use super::methods::{debug_handle, receiver_methods, receiver_stream};
 use crate::sync::waitlist::WaiterKey;
 
 /// A bounded channel's buffer is allocated up front for up to this many values, so that a
@@ -61,7 +61,8 @@ pub struct Sender<T> {
     chan: Arc<Chan<T>>,
 }
 
-/// The receiving half of a bounded [`channel`]. Also a [`Stream`] of the values.
+/// The receiving half of a bounded [`channel`]. Also a [`Stream`] of the values (and a
+/// `FusedStream`), which ends where [`recv`](Self::recv) returns `None`.
 ///
 /// Mirrors a consumer's `await queue.get()`; differs in that `recv` returns `None` once
 /// every sender is gone and the buffer is drained, so no sentinel value is needed.
@@ -126,13 +127,7 @@ impl<T> Receiver<T> {
     receiver_methods!();
 }
 
-impl<T> Stream for Receiver<T> {
-    type Item = T;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.get_mut().chan.poll_recv(cx)
-    }
-}
+receiver_stream!(Receiver);
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {

@@ -45,6 +45,14 @@ pub(super) struct State<T> {
     pub(super) closed: bool,
 }
 
+impl<T> State<T> {
+    /// No value will enter the buffer again: every sender is gone, or the channel is
+    /// closed. Both are permanent (no sender can be made without one; rule 3).
+    fn no_more_sends(&self) -> bool {
+        self.senders_alive == 0 || self.closed
+    }
+}
+
 impl<T> Chan<T> {
     pub(super) fn new(capacity: Option<usize>, buffer: VecDeque<T>) -> Chan<T> {
         Chan {
@@ -102,7 +110,7 @@ impl<T> Chan<T> {
             wake(waker);
             return Poll::Ready(Some(value));
         }
-        if state.senders_alive == 0 || state.closed {
+        if state.no_more_sends() {
             return Poll::Ready(None); // rule 4
         }
         if !state
@@ -124,7 +132,7 @@ impl<T> Chan<T> {
                 wake(waker);
                 Ok(value)
             }
-            None if state.senders_alive == 0 || state.closed => Err(TryRecvError::Disconnected),
+            None if state.no_more_sends() => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
         }
     }
@@ -154,6 +162,21 @@ impl<T> Chan<T> {
 
     pub(super) fn is_closed(&self) -> bool {
         self.lock().closed
+    }
+
+    /// How many more values `poll_recv` will return: at least those buffered, and exactly
+    /// those once no more can enter (rule 4's end is in sight). For `Stream::size_hint`.
+    pub(super) fn size_hint(&self) -> (usize, Option<usize>) {
+        let state = self.lock();
+        let buffered = state.buffer.len();
+        (buffered, state.no_more_sends().then_some(buffered))
+    }
+
+    /// True once `poll_recv` returns `None` and always will (rule 4): nothing is buffered
+    /// and nothing can be sent. For `FusedStream::is_terminated`.
+    pub(super) fn is_terminated(&self) -> bool {
+        let state = self.lock();
+        state.buffer.is_empty() && state.no_more_sends()
     }
 
     pub(super) fn len(&self) -> usize {

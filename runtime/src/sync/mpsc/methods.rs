@@ -1,11 +1,12 @@
 //! What the two kinds of channel handle share, written once as macros:
-//! `receiver_methods!`, the receiving operations of `Receiver` and `UnboundedReceiver`, and
-//! `debug_handle!`, `Debug` for every handle.
+//! `receiver_methods!`, the receiving operations of `Receiver` and `UnboundedReceiver`;
+//! `receiver_stream!`, their `Stream` and `FusedStream`; and `debug_handle!`, `Debug` for
+//! every handle.
 //!
 //! The two receivers differ only in their type, so their methods are one text expanded
 //! twice — in `bounded.rs` and in `unbounded.rs`. A macro expands where it is called: the
-//! names in these bodies (`poll_fn`, `Context`, `Poll`, `TryRecvError`, `Stream`, `fmt`) are
-//! those the calling file imports.
+//! names in these bodies (`poll_fn`, `Context`, `Poll`, `Pin`, `TryRecvError`, `Stream`,
+//! `FusedStream`, `fmt`) are those the calling file imports.
 
 /// The receiving operations, written once for both receivers.
 macro_rules! receiver_methods {
@@ -60,6 +61,35 @@ macro_rules! receiver_methods {
 }
 
 pub(super) use receiver_methods;
+
+/// `Stream` and `FusedStream` for each named receiver type: `poll_next` is `poll_recv`, so
+/// the stream spends the budget, is cancel-safe and ends exactly where `recv` returns
+/// `None` (rule 4 of `mpsc/mod.rs`), after which it stays ended.
+macro_rules! receiver_stream {
+    ($($name:ident),*) => {$(
+        impl<T> Stream for $name<T> {
+            type Item = T;
+
+            fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+                self.get_mut().chan.poll_recv(cx)
+            }
+
+            /// At least the values buffered; exactly those once every sender is gone or
+            /// the channel is closed.
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.chan.size_hint()
+            }
+        }
+
+        impl<T> FusedStream for $name<T> {
+            fn is_terminated(&self) -> bool {
+                self.chan.is_terminated()
+            }
+        }
+    )*};
+}
+
+pub(super) use receiver_stream;
 
 /// `Debug` for each named handle type: how many values are buffered, the capacity, and
 /// whether the channel is closed.

@@ -13,11 +13,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 
 use super::chan::{Chan, Closed};
 use super::error::{SendError, TryRecvError};
-use super::methods::{debug_handle, receiver_methods};
+use super::methods::{debug_handle, receiver_methods, receiver_stream};
 
 /// A channel with no bound: [`UnboundedSender::send`] never waits, and is not even async.
 ///
@@ -46,7 +46,8 @@ pub struct UnboundedSender<T> {
     chan: Arc<Chan<T>>,
 }
 
-/// The receiving half of an [`unbounded_channel`]. Also a [`Stream`] of the values.
+/// The receiving half of an [`unbounded_channel`]. Also a [`Stream`] of the values (and a
+/// `FusedStream`), which ends where [`recv`](Self::recv) returns `None`.
 ///
 /// Mirrors a consumer's `await queue.get()`; differs in that `recv` returns `None` once
 /// every sender is gone and the buffer is drained.
@@ -89,13 +90,7 @@ impl<T> UnboundedReceiver<T> {
     receiver_methods!();
 }
 
-impl<T> Stream for UnboundedReceiver<T> {
-    type Item = T;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.get_mut().chan.poll_recv(cx)
-    }
-}
+receiver_stream!(UnboundedReceiver);
 
 impl<T> Clone for UnboundedSender<T> {
     fn clone(&self) -> Self {
@@ -122,8 +117,8 @@ debug_handle!(UnboundedSender, UnboundedReceiver);
 
 #[cfg(test)]
 mod tests {
-    //! The `Stream` implementation, polled by hand: the integration tests in the `tempo`
-    //! package cannot name `futures_core::Stream`, which is not one of its dependencies.
+    //! The `Stream` implementation, polled by hand, with its size hint and its end; the
+    //! integration tests (`tests/streams.rs`) drive it with futures-util's combinators.
 
     use super::*;
     use std::task::Waker;
@@ -138,12 +133,23 @@ mod tests {
     fn receivers_are_streams_that_end_when_every_sender_is_gone() {
         let (tx, mut rx) = channel(2);
         tx.try_send(1).unwrap();
+        assert_eq!(rx.size_hint(), (1, None), "a sender may send more");
         assert_eq!(poll_next(&mut rx), Poll::Ready(Some(1)));
         assert_eq!(poll_next(&mut rx), Poll::Pending);
+        assert!(!rx.is_terminated(), "empty, but a sender is alive");
         tx.try_send(2).unwrap();
         drop(tx);
+        assert_eq!(
+            rx.size_hint(),
+            (1, Some(1)),
+            "exact once every sender is gone"
+        );
+        assert!(!rx.is_terminated(), "a value is still buffered");
         assert_eq!(poll_next(&mut rx), Poll::Ready(Some(2)));
+        assert!(rx.is_terminated());
+        assert_eq!(rx.size_hint(), (0, Some(0)));
         assert_eq!(poll_next(&mut rx), Poll::Ready(None));
+        assert_eq!(poll_next(&mut rx), Poll::Ready(None), "and stays ended");
 
         let (tx, mut rx) = unbounded_channel();
         tx.send("a").unwrap();
@@ -152,6 +158,29 @@ mod tests {
         assert_eq!(poll_next(&mut rx), Poll::Ready(Some("a")));
         assert_eq!(poll_next(&mut rx), Poll::Pending);
         drop(tx2);
+        assert!(rx.is_terminated());
         assert_eq!(poll_next(&mut rx), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_closed_receiver_yields_what_is_buffered_then_ends() {
+        let (tx, mut rx) = unbounded_channel();
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        rx.close();
+        assert_eq!(
+            rx.size_hint(),
+            (2, Some(2)),
+            "closed: nothing more can enter"
+        );
+        assert!(!rx.is_terminated());
+        assert_eq!(poll_next(&mut rx), Poll::Ready(Some(1)));
+        assert_eq!(poll_next(&mut rx), Poll::Ready(Some(2)));
+        assert!(
+            rx.is_terminated(),
+            "closed and drained, though a sender lives"
+        );
+        assert_eq!(poll_next(&mut rx), Poll::Ready(None));
+        drop(tx);
     }
 }

@@ -45,16 +45,38 @@ impl<T> Future for Get<'_, T> {
     type Output = Result<T, GetError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        ready!(poll_proceed(cx));
         let this = self.get_mut();
-        let mut state = this.queue.lock();
-        if let Some(key) = this.key {
-            if !state.getters.is_notified(key) {
-                state.getters.set_waker(key, cx.waker());
+        this.queue.poll_get(&mut this.key, cx)
+    }
+}
+
+impl<T> Drop for Get<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.queue.cancel_get(key);
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    /// One poll of a getter whose place among the waiting getters is `key` (`None` before
+    /// it has queued, and again once it has returned): the body of `Get` and of
+    /// `QueueStream`'s `poll_next` (`stream.rs`). Takes an item handed to it, else
+    /// the front of the buffer, else queues (or, closed and empty, fails).
+    pub(super) fn poll_get(
+        &self,
+        key: &mut Option<WaiterKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, GetError>> {
+        ready!(poll_proceed(cx));
+        let mut state = self.lock();
+        if let Some(waiting) = *key {
+            if !state.getters.is_notified(waiting) {
+                state.getters.set_waker(waiting, cx.waker());
                 return Poll::Pending;
             }
-            this.key = None;
-            if let (Some(item), _) = state.getters.remove(key) {
+            *key = None;
+            if let (Some(item), _) = state.getters.remove(waiting) {
                 state.handed -= 1;
                 let waker = state.free_slot();
                 drop(state);
@@ -72,19 +94,17 @@ impl<T> Future for Get<'_, T> {
             }
             None if state.closed => Poll::Ready(Err(GetError)),
             None => {
-                this.key = Some(state.getters.push_back(None, cx.waker()));
+                *key = Some(state.getters.push_back(None, cx.waker()));
                 Poll::Pending
             }
         }
     }
-}
 
-impl<T> Drop for Get<'_, T> {
-    fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        let mut state = self.queue.lock();
+    /// A getter queued at `key` goes away before returning: it leaves the line, and an
+    /// item handed to it goes to the next in line (rule 4).
+    pub(super) fn cancel_get(&self, key: WaiterKey) {
+        let mut state = self.lock();
         let waker = match state.getters.remove(key) {
-            // Rule 4: an item handed to us goes to the next in line.
             (Some(item), _) => state.give_back(item),
             (None, _) => None,
         };

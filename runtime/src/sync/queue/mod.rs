@@ -52,6 +52,8 @@
 //! 4. `put.rs` — `put`, and its future that waits for a free slot.
 //! 5. `get.rs` — `get`, and its future that waits for an item.
 //! 6. `join.rs` — `task_done`, and `join`'s future that waits for the last of them.
+//! 7. `stream.rs` — [`QueueStream`], one consumer's gets as a `Stream` (`stream`,
+//!    `into_stream`), built on `get.rs`'s poll.
 
 // 1. Why an operation failed.
 mod error;
@@ -71,5 +73,9 @@ mod get;
 // 6. Waiting for every item to be done.
 mod join;
 
+// 7. One consumer's gets, as a stream.
+mod stream;
+
 pub use error::{GetError, PutError, TryGetError, TryPutError};
 pub use state::Queue;
+pub use stream::QueueStream;
