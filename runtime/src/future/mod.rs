@@ -14,6 +14,7 @@
 //! | `await gather(a, b, c)`                        | [`join!`](crate::join)`(a, b, c)`       |
 //! | `await gather(*aws)`                           | [`join_all`]`(aws)`                     |
 //! | `await gather(*aws, return_exceptions=True)`   | [`join_all`] over futures of `Result`   |
+//! | `await gather(a, b)`, failing on an exception  | [`try_join!`](crate::try_join)`(a, b)`  |
 //! | `await gather(*aws)`, failing on an exception  | [`try_join_all`]                        |
 //! | `await wait(aws, return_when=FIRST_COMPLETED)` | [`select!`](crate::select), [`race`], [`race_all`] |
 //! | `for c in as_completed(aws): await c`          | [`as_completed`]`(aws)`, then `.next().await` |
@@ -23,9 +24,10 @@
 //! - **The futures run in the awaiting task.** asyncio's `gather`, `wait` and
 //!   `as_completed` wrap coroutines in tasks, which run even while nobody awaits. Here they
 //!   run only while the combinator is polled. Pass `JoinHandle`s to get asyncio's behaviour.
-//! - **Drop is cancel.** When `try_join_all` fails, or a `select!` or `race` has a winner,
-//!   the other futures are dropped — cancelled — at once. asyncio leaves them running (a
-//!   failed `gather`'s siblings, `wait`'s `pending` set) until someone cancels them.
+//! - **Drop is cancel.** When `try_join_all` or `try_join!` fails, or a `select!` or `race`
+//!   has a winner, the other futures are dropped — cancelled — at once. asyncio leaves them
+//!   running (a failed `gather`'s siblings, `wait`'s `pending` set) until someone cancels
+//!   them.
 //!
 //! # Poll order and fairness
 //!
@@ -101,14 +103,16 @@
 //!    wake costs one poll: the engine under the functions below.
 //! 2. `join.rs` — [`join!`](crate::join), [`join_all`] and [`try_join_all`]: waiting for
 //!    all.
-//! 3. `race.rs` — [`race`] and [`race_all`]: the first of futures of one output type.
-//! 4. `as_completed.rs` — [`as_completed`]: outputs in the order the futures finish.
-//! 5. `select/` — [`select!`](crate::select): the first of futures of any types, each with
+//! 3. `try_join.rs` — [`try_join!`](crate::try_join): waiting for all, stopping at the
+//!    first error.
+//! 4. `race.rs` — [`race`] and [`race_all`]: the first of futures of one output type.
+//! 5. `as_completed.rs` — [`as_completed`]: outputs in the order the futures finish.
+//! 6. `select/` — [`select!`](crate::select): the first of futures of any types, each with
 //!    its own handler; its `mod.rs` lists its files.
 //!
-//! This file keeps, besides the re-exports, what the macros of `join.rs` and `select/`
-//! name through `$crate` paths: `__count_skips!`, `__none_for!`, and the `__private`
-//! module with `Either`.
+//! This file keeps, besides the re-exports, what the macros of `join.rs`, `try_join.rs`
+//! and `select/` name through `$crate` paths: `__count_skips!`, `__none_for!`, and the
+//! `__private` module with `Either`.
 
 // 1. Many futures in one task, polled as they wake.
 mod set;
@@ -116,13 +120,16 @@ mod set;
 // 2. Waiting for all.
 mod join;
 
-// 3. The first of one type.
+// 3. Waiting for all, stopping at the first error.
+mod try_join;
+
+// 4. The first of one type.
 mod race;
 
-// 4. In the order they finish.
+// 5. In the order they finish.
 mod as_completed;
 
-// 5. The first of any types, with handlers.
+// 6. The first of any types, with handlers.
 mod select;
 
 pub use as_completed::{AsCompleted, as_completed};
