@@ -63,7 +63,8 @@
 //!    diagnostics record, per loop and per runtime. They know no runtime.
 //! 3. `worker.rs` — one event loop: one executor, one reactor, and the numbered loop above.
 //! 4. `sync/` and `future/` — primitives and combinators, which know no runtime; see their
-//!    `mod.rs`.
+//!    `mod.rs`. `io/` — tokio's reading and writing methods on any stream, which know no
+//!    runtime either; see `io/mod.rs`.
 //! 5. `blocking/stats.rs`, `counts.rs`, `pool.rs`, `admission.rs`, `pools.rs` — the
 //!    blocking and CPU pools, which know no runtime: a pool thread enters its runtime
 //!    through a callback the runtime gives it. See `blocking/mod.rs`.
@@ -97,8 +98,9 @@ pub mod diagnostics;
 // 3. One event loop.
 mod worker;
 
-// 4. Primitives and combinators.
+// 4. Primitives and combinators; reading and writing streams.
 pub mod future;
+pub mod io;
 pub mod sync;
 
 // 5, 8. The pools (5); the free functions that reach them (8).

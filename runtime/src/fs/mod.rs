@@ -25,7 +25,12 @@
 //!   instead, and copy nothing.
 //!
 //! Errors are the `io::Error`s of `std::fs`, kinds included. If the runtime shuts down
-//! before the call runs, it fails with an error of kind `Other`. Every function needs a
+//! before the call runs, it fails with an error of kind `Other`.
+//!
+//! A [`File`] is also a `futures_io` `AsyncRead`, `AsyncWrite` and `AsyncSeek`, so
+//! [`tempo::io`](crate::io)'s [`copy`](crate::io::copy), `BufReader` and `BufWriter` work
+//! on it as on a socket. Through those traits a write returns before it runs and is
+//! complete after `flush`, as with tokio: see [`File`]. Every function needs a
 //! current runtime and panics outside one, as [`spawn_blocking`](crate::task::spawn_blocking)
 //! does.
 //!
@@ -35,8 +40,11 @@
 //!
 //! 1. `asyncify.rs` — the one helper: a `std::fs` call on the blocking pool, awaited.
 //! 2. `paths.rs` — the functions on paths: whole files ([`read`],
-//!    [`write`](fn@write), …) and directories ([`read_dir`], [`create_dir_all`], …).
-//! 3. `file.rs` — [`File`], an open file.
+//!    [`write`](fn@write), [`rename`], [`copy`], …) and directories ([`read_dir`],
+//!    [`create_dir`], …).
+//! 3. `inflight.rs` — the one call an open file has in flight, and the buffer that travels
+//!    with it: what makes a file an `AsyncRead`, `AsyncWrite` and `AsyncSeek`.
+//! 4. `file.rs` — [`File`], an open file.
 
 // 1. A std::fs call, on the blocking pool.
 mod asyncify;
@@ -44,11 +52,14 @@ mod asyncify;
 // 2. Whole files and directories.
 mod paths;
 
-// 3. An open file.
+// 3. An open file's call in flight.
+mod inflight;
+
+// 4. An open file.
 mod file;
 
 pub use file::File;
 pub use paths::{
-    DirEntry, create_dir_all, metadata, read, read_dir, read_to_string, remove_dir_all,
-    remove_file, write,
+    DirEntry, copy, create_dir, create_dir_all, metadata, read, read_dir, read_to_string,
+    remove_dir, remove_dir_all, remove_file, rename, write,
 };

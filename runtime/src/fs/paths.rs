@@ -1,6 +1,7 @@
 //! The functions of [`fs`](super) on paths: whole files ([`read`], [`read_to_string`],
-//! [`write`](fn@write), [`metadata`], [`remove_file`]) and directories ([`create_dir_all`],
-//! [`remove_dir_all`], [`read_dir`] and its [`DirEntry`]). Each is one `std::fs` call on the
+//! [`write`](fn@write), [`metadata`], [`remove_file`], [`rename`], [`copy`]) and directories
+//! ([`create_dir`], [`create_dir_all`], [`remove_dir`], [`remove_dir_all`], [`read_dir`] and
+//! its [`DirEntry`]). Each is one `std::fs` call on the
 //! blocking pool, through `asyncify.rs` — `aiofiles.os`, and aiofiles' whole-file reads.
 
 use std::ffi::OsString;
@@ -55,6 +56,83 @@ pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
 pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::create_dir_all(path)).await
+}
+
+/// Create one directory; its parent must exist, and it must not — `os.mkdir`. A missing
+/// parent is `NotFound`, an existing path `AlreadyExists`.
+///
+/// ```
+/// # use tempo_runtime as tempo;
+/// tempo::run(async {
+///     let dir = std::env::temp_dir().join(format!("tempo-doc-mkdir-{}", std::process::id()));
+///     tempo::fs::create_dir(&dir).await?;
+///     let again = tempo::fs::create_dir(&dir).await.unwrap_err();
+///     assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+///     tempo::fs::remove_dir(&dir).await
+/// })
+/// .unwrap();
+/// ```
+#[doc(alias = "mkdir")]
+pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    asyncify(move || std::fs::create_dir(path)).await
+}
+
+/// Remove an empty directory — `os.rmdir`.
+#[doc(alias = "rmdir")]
+pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    asyncify(move || std::fs::remove_dir(path)).await
+}
+
+/// Rename a file or directory, replacing `to` if it is a file — `os.replace` (on Unix
+/// also `os.rename`). Both paths must be on the same file system; a missing `from` is
+/// `NotFound`.
+///
+/// ```
+/// # use tempo_runtime as tempo;
+/// tempo::run(async {
+///     let dir = std::env::temp_dir();
+///     let (a, b) = (dir.join(format!("tempo-doc-mv-a-{}", std::process::id())),
+///                   dir.join(format!("tempo-doc-mv-b-{}", std::process::id())));
+///     tempo::fs::write(&a, b"moved").await?;
+///     tempo::fs::rename(&a, &b).await?;
+///     assert_eq!(tempo::fs::read(&b).await?, b"moved");
+///     assert!(tempo::fs::metadata(&a).await.is_err());
+///     tempo::fs::remove_file(&b).await
+/// })
+/// .unwrap();
+/// ```
+#[doc(alias = "replace")]
+#[doc(alias = "mv")]
+pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
+    let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
+    asyncify(move || std::fs::rename(from, to)).await
+}
+
+/// Copy a file's contents and permissions to `to`, creating or truncating it; returns how
+/// many bytes were copied — `shutil.copy`. One round trip, however big the file (the
+/// kernel copies it where it can: `copy_file_range` on Linux). A missing `from` is
+/// `NotFound`.
+///
+/// ```
+/// # use tempo_runtime as tempo;
+/// tempo::run(async {
+///     let dir = std::env::temp_dir();
+///     let (a, b) = (dir.join(format!("tempo-doc-cp-a-{}", std::process::id())),
+///                   dir.join(format!("tempo-doc-cp-b-{}", std::process::id())));
+///     tempo::fs::write(&a, b"twice").await?;
+///     assert_eq!(tempo::fs::copy(&a, &b).await?, 5);
+///     assert_eq!(tempo::fs::read(&b).await?, tempo::fs::read(&a).await?);
+///     tempo::fs::remove_file(&a).await?;
+///     tempo::fs::remove_file(&b).await
+/// })
+/// .unwrap();
+/// ```
+#[doc(alias = "cp")]
+pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
+    let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
+    asyncify(move || std::fs::copy(from, to)).await
 }
 
 /// Remove a file — aiofiles' `os.remove`.
