@@ -309,6 +309,45 @@ fn a_connection_reset_by_the_peer_is_an_io_error_not_a_panic() {
     });
 }
 
+/// Closing (`futures-io`'s `poll_close`, which hyper calls as `poll_shutdown` on every
+/// connection it finishes) after the peer has reset succeeds, as tokio's `poll_shutdown`
+/// does: there is no one left to send a FIN to, and that is not the closer's error. The
+/// bare `shutdown(Write)` underneath still reports what the kernel says, `NotConnected`.
+#[test]
+fn closing_after_the_peer_reset_is_ok_as_in_tokio() {
+    use futures_io::AsyncWrite;
+    use std::pin::Pin;
+
+    with_hang_guard(|| {
+        tempo::run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("local_addr");
+            let peer = std::net::TcpStream::connect(addr).expect("std connect");
+            let (mut conn, _) = listener.accept().await.expect("accept");
+
+            // SO_LINGER 0 makes close() send RST instead of FIN.
+            socket2::SockRef::from(&peer)
+                .set_linger(Some(Duration::ZERO))
+                .expect("set_linger");
+            drop(peer);
+            // The reset has arrived once a read says so.
+            let mut buf = [0u8; 16];
+            let err = conn.read(&mut buf).await.expect_err("read after RST");
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+
+            for attempt in ["first", "second"] {
+                std::future::poll_fn(|cx| Pin::new(&mut conn).poll_close(cx))
+                    .await
+                    .unwrap_or_else(|e| panic!("{attempt} poll_close after RST: {e}"));
+            }
+            let err = conn
+                .shutdown(Shutdown::Write)
+                .expect_err("shutdown(Write) after RST");
+            assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
+        })
+    });
+}
+
 #[test]
 fn connecting_to_a_closed_port_is_connection_refused() {
     with_hang_guard(|| {

@@ -27,8 +27,18 @@
 //! near 100 means the client set the pace, and the server's CPU per request is then the
 //! figure that compares the runtimes; `oth%` well above 0 means another program competed.
 //!
+//! **The hyper rows** (`tempo+hyper`, `tokio-ct+hyper` or `tokio-mt2+hyper`): beside that
+//! pair, in the same rounds and under the same `wrk` commands, one hyper service
+//! (`servers.rs`, `hyper_hello`, as `examples/hyper_hello` answers) on tempo through
+//! `tempo::hyper::TempoIo` and `TempoTimer`, and on tokio through hyper-util's `TokioIo` and
+//! `TokioTimer`. Here the HTTP code is hyper's on both sides, line for line, so the ratio
+//! is the runtime and its adapter alone — including `TempoIo`'s copy of each read, which
+//! `TokioIo` does not make (it fills hyper's buffer with `unsafe`). The two are checked to
+//! answer the probe alike (dates blanked) before any load runs.
+//!
 //! Without `wrk` on `PATH` the part is skipped with one line saying how to install it. In
-//! smoke mode only the tokio server is started and its answers checked.
+//! smoke mode only the tokio server and the two hyper servers are started and their answers
+//! checked.
 
 #[path = "../../examples/http/date.rs"]
 // Cargo builds benches with `--cfg test` but without the test harness, so date.rs's
@@ -118,6 +128,10 @@ struct Cell {
     tempo: Vec<Run>,
     /// The tokio server's runs, in round order.
     tokio: Vec<Run>,
+    /// The hyper service on tempo (`servers.rs`, `hyper-tempo-N`), in round order.
+    hyper_tempo: Vec<Run>,
+    /// The same hyper service on tokio (`hyper-tokio-N`), in round order.
+    hyper_tokio: Vec<Run>,
 }
 
 /// One `wrk` run against one server.
@@ -225,6 +239,8 @@ impl Cell {
             depth,
             tempo: Vec::new(),
             tokio: Vec::new(),
+            hyper_tempo: Vec::new(),
+            hyper_tokio: Vec::new(),
         }
     }
 
@@ -257,7 +273,9 @@ impl HttpResults {
             Outcome::Skipped(why) => return vec![vec![format!("skipped: {why}")]],
             Outcome::Checked => {
                 return vec![vec![
-                    "smoke: the tokio server answers as http_hello does; wrk not run".into(),
+                    "smoke: the tokio server answers as http_hello does, the hyper service \
+                     alike on tempo and tokio; wrk not run"
+                        .into(),
                 ]];
             }
             Outcome::Measured(cells) => cells,
@@ -292,32 +310,51 @@ impl HttpResults {
             }
         };
         for cell in cells {
-            let (tempo, tokio) = (Summary::of(&cell.tempo), Summary::of(&cell.tokio));
-            for (name, s) in [("tempo".to_string(), tempo), (cell.tokio_name(), tokio)] {
-                let is_tempo = name == "tempo";
-                let versus = |a: f64, b: f64| if is_tempo { ratio(a, b) } else { String::new() };
-                rows.push(vec![
-                    if is_tempo {
-                        cell.label()
-                    } else {
-                        String::new()
-                    },
-                    name,
-                    format!("{:.1}k", s.rps / 1000.0),
-                    versus(tempo.rps, tokio.rps),
-                    number(s.p50_us),
-                    versus(tempo.p50_us, tokio.p50_us),
-                    number(s.p99_us),
-                    versus(tempo.p99_us, tokio.p99_us),
-                    number(s.user_ns),
-                    versus(tempo.user_ns, tokio.user_ns),
-                    number(s.sys_ns),
-                    versus(tempo.sys_ns, tokio.sys_ns),
-                    number(s.cpu_pct),
-                    number(s.wrk_pct),
-                    number(s.other_pct),
-                    s.errors.to_string(),
-                ]);
+            // Two pairs per cell: http_hello against its tokio twin, then the hyper
+            // service on tempo against the same on tokio; each tempo row's ratios are
+            // against the tokio row under it.
+            let pairs = [
+                (
+                    "tempo".to_string(),
+                    Summary::of(&cell.tempo),
+                    cell.tokio_name(),
+                    Summary::of(&cell.tokio),
+                ),
+                (
+                    "tempo+hyper".to_string(),
+                    Summary::of(&cell.hyper_tempo),
+                    format!("{}+hyper", cell.tokio_name()),
+                    Summary::of(&cell.hyper_tokio),
+                ),
+            ];
+            for (pair, (tempo_name, tempo, tokio_name, tokio)) in pairs.into_iter().enumerate() {
+                for (name, s) in [(tempo_name.clone(), tempo), (tokio_name, tokio)] {
+                    let is_tempo = name == tempo_name;
+                    let versus =
+                        |a: f64, b: f64| if is_tempo { ratio(a, b) } else { String::new() };
+                    rows.push(vec![
+                        if is_tempo && pair == 0 {
+                            cell.label()
+                        } else {
+                            String::new()
+                        },
+                        name,
+                        format!("{:.1}k", s.rps / 1000.0),
+                        versus(tempo.rps, tokio.rps),
+                        number(s.p50_us),
+                        versus(tempo.p50_us, tokio.p50_us),
+                        number(s.p99_us),
+                        versus(tempo.p99_us, tokio.p99_us),
+                        number(s.user_ns),
+                        versus(tempo.user_ns, tokio.user_ns),
+                        number(s.sys_ns),
+                        versus(tempo.sys_ns, tokio.sys_ns),
+                        number(s.cpu_pct),
+                        number(s.wrk_pct),
+                        number(s.other_pct),
+                        s.errors.to_string(),
+                    ]);
+                }
             }
         }
         rows
@@ -332,7 +369,13 @@ impl HttpResults {
         cells
             .iter()
             .flat_map(|cell| {
-                [("tempo", &cell.tempo), ("tokio", &cell.tokio)].map(|(name, runs)| {
+                [
+                    ("tempo", &cell.tempo),
+                    ("tokio", &cell.tokio),
+                    ("tempo+hyper", &cell.hyper_tempo),
+                    ("tokio+hyper", &cell.hyper_tokio),
+                ]
+                .map(|(name, runs)| {
                     (
                         format!("HTTP {name} at {}", cell.label()),
                         Summary::of(runs).other_pct,
@@ -379,7 +422,22 @@ impl HttpResults {
             .iter()
             .map(|cell| {
                 let (tempo, tokio) = (Summary::of(&cell.tempo), Summary::of(&cell.tokio));
+                let (hyper_tempo, hyper_tokio) = (
+                    Summary::of(&cell.hyper_tempo),
+                    Summary::of(&cell.hyper_tokio),
+                );
                 json!({
+                    "hyper": {
+                        "tempo": side(&cell.hyper_tempo),
+                        "tokio": side(&cell.hyper_tokio),
+                        "vs_tokio": {
+                            "rps": hyper_tempo.rps / hyper_tokio.rps,
+                            "p50_us": hyper_tempo.p50_us / hyper_tokio.p50_us,
+                            "p99_us": hyper_tempo.p99_us / hyper_tokio.p99_us,
+                            "user_ns_per_req": hyper_tempo.user_ns / hyper_tokio.user_ns,
+                            "sys_ns_per_req": hyper_tempo.sys_ns / hyper_tokio.sys_ns,
+                        },
+                    },
                     "workers": cell.workers,
                     "pipeline": cell.depth,
                     "tokio_peer": cell.tokio_name(),
@@ -421,7 +479,7 @@ pub fn run(opts: &Opts, progress: &mut Progress) -> HttpResults {
     let outcome = match opts.mode {
         Mode::Smoke => match smoke(&opts.exe) {
             Ok(()) => Outcome::Checked,
-            Err(e) => Outcome::Skipped(format!("the tokio server failed its check: {e}")),
+            Err(e) => Outcome::Skipped(format!("a server failed its check: {e}")),
         },
         _ if !on_path("wrk") => Outcome::Skipped(
             "wrk is not on PATH; install it (`apt-get install -y wrk`) to compare http_hello \
@@ -440,8 +498,9 @@ pub fn run(opts: &Opts, progress: &mut Progress) -> HttpResults {
 }
 
 /// Smoke mode: start the tokio server and check that it answers the probe with the bytes
-/// `http_hello`'s `respond` makes. (`http_hello` itself is not built: under `cargo test`
-/// it exists only as a test harness.)
+/// `http_hello`'s `respond` makes (`http_hello` itself is not built: under `cargo test`
+/// it exists only as a test harness); then start the hyper service on both runtimes and
+/// check that they answer alike, with the hello.
 fn smoke(exe: &Path) -> io::Result<()> {
     let server = Server::start("tokio", serve_command(exe, 1))?;
     let got = exchange(server.addr)?;
@@ -453,6 +512,17 @@ fn smoke(exe: &Path) -> io::Result<()> {
     if mask_dates(&got) != mask_dates(&want) {
         return Err(io::Error::other(format!(
             "unexpected answers: {:?}",
+            String::from_utf8_lossy(&got)
+        )));
+    }
+    // The hyper pair: both answer the probe, and alike.
+    let hyper_tempo = Server::start("tempo+hyper", hyper_command(exe, "tempo", 1))?;
+    let hyper_tokio = Server::start("tokio+hyper", hyper_command(exe, "tokio", 1))?;
+    check_same_answers(&hyper_tempo, &hyper_tokio)?;
+    let got = exchange(hyper_tempo.addr)?;
+    if !got.starts_with(b"HTTP/1.1 200 OK\r\n") || find(&got, b"Hello, World!").is_none() {
+        return Err(io::Error::other(format!(
+            "unexpected hyper answers: {:?}",
             String::from_utf8_lossy(&got)
         )));
     }
@@ -469,7 +539,7 @@ fn measure(opts: &Opts, progress: &mut Progress) -> io::Result<Vec<Cell>> {
     let http_hello = build_http_hello()?;
     let script = PipelineScript::write()?;
     let depths = [1, PIPELINE_DEPTH];
-    progress.begin("http", WORKERS.len() * rounds * depths.len() * 2);
+    progress.begin("http", WORKERS.len() * rounds * depths.len() * 4);
     let mut cells = Vec::new();
     for workers in WORKERS {
         // Both stay up through all rounds at this worker count; only the one under load
@@ -479,13 +549,21 @@ fn measure(opts: &Opts, progress: &mut Progress) -> io::Result<Vec<Cell>> {
         let tempo = Server::start("tempo", command)?;
         let tokio = Server::start("tokio", serve_command(&opts.exe, workers))?;
         check_same_answers(&tempo, &tokio)?;
+        let hyper_tempo = Server::start("tempo+hyper", hyper_command(&opts.exe, "tempo", workers))?;
+        let hyper_tokio = Server::start("tokio+hyper", hyper_command(&opts.exe, "tokio", workers))?;
+        check_same_answers(&hyper_tempo, &hyper_tokio)?;
         let mut pair = depths.map(|depth| Cell::new(workers, depth));
         for round in 0..rounds {
             for cell in &mut pair {
                 let label = cell.label();
                 let pipeline = (cell.depth > 1).then_some(&script);
                 // Alternate which server goes first, so neither always follows the other.
-                let mut order = [(&tempo, &mut cell.tempo), (&tokio, &mut cell.tokio)];
+                let mut order = [
+                    (&tempo, &mut cell.tempo),
+                    (&tokio, &mut cell.tokio),
+                    (&hyper_tempo, &mut cell.hyper_tempo),
+                    (&hyper_tokio, &mut cell.hyper_tokio),
+                ];
                 if round % 2 == 1 {
                     order.reverse();
                 }
@@ -760,8 +838,10 @@ fn exchange(addr: SocketAddr) -> io::Result<Vec<u8>> {
 fn mask_dates(answers: &[u8]) -> Vec<u8> {
     let mut out = answers.to_vec();
     let mut from = 0;
-    while let Some(at) = find(&out[from..], b"\r\nDate: ") {
-        let start = from + at + b"\r\nDate: ".len();
+    // hyper writes header names in lower case (`date: `), http_hello capitalised.
+    let lower = answers.to_ascii_lowercase();
+    while let Some(at) = find(&lower[from..], b"\r\ndate: ") {
+        let start = from + at + b"\r\ndate: ".len();
         let end = (start + DATE_LEN).min(out.len());
         out[start..end].fill(b'#');
         from = end;
@@ -813,6 +893,14 @@ fn serve_command(exe: &Path, workers: usize) -> Command {
 
 /// `versus --serve KIND`, if `KIND` is this part's server (`tokio-http-1`, `tokio-http-2`):
 /// serve until killed. `None` for any other kind.
+/// `versus --serve hyper-RUNTIME-N`: the hyper service of `servers.rs` on `runtime`
+/// (`tempo` or `tokio`) with `workers` workers.
+fn hyper_command(exe: &Path, runtime: &str, workers: usize) -> Command {
+    let mut command = Command::new(exe);
+    command.args(["--serve", &format!("hyper-{runtime}-{workers}")]);
+    command
+}
+
 pub fn serve(kind: &str) -> Option<io::Result<()>> {
     let workers = match kind {
         "tokio-http-1" => 1,

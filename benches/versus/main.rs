@@ -112,7 +112,8 @@
 //!
 //! Layout: `client.rs` the load client, `servers.rs` the contenders, `cpu.rs` the CPU
 //! accounting, `report.rs` the table, JSON and chart; `http.rs` and `memory.rs` the HTTP and
-//! memory parts of the run; `instructions.rs` the instruction meter.
+//! memory parts of the run (the HTTP part also sets one hyper service on tempo beside the
+//! same on tokio: its `+hyper` rows); `instructions.rs` the instruction meter.
 
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};

@@ -538,11 +538,117 @@ async fn tokio_echo(mut stream: tokio::net::TcpStream) {
 ///
 /// - `tokio-ct-timeout`: `examples/echo.rs` on tokio's `current_thread` runtime, what the
 ///   instruction meter compares that example with.
+///
+/// - `hyper-tempo-N` and `hyper-tokio-N` (N = 1 or 2 workers): the same hyper service,
+///   [`hyper_hello`], on tempo (through `tempo::hyper`) and on tokio (through hyper-util's
+///   `TokioIo`), for the HTTP part's hyper rows.
 pub fn serve_other(kind: &str) -> Option<io::Result<()>> {
     match kind {
         "tokio-ct-timeout" => Some(tokio_timeout_server()),
+        "hyper-tempo-1" => Some(hyper_tempo(1)),
+        "hyper-tempo-2" => Some(hyper_tempo(2)),
+        "hyper-tokio-1" => Some(hyper_tokio(1)),
+        "hyper-tokio-2" => Some(hyper_tokio(2)),
         _ => None,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// hyper: one service, two runtimes (the HTTP part's hyper rows).
+//
+// Each connection is hyper's HTTP/1 server with the same builder on both sides — a timer
+// (tempo's `TempoTimer`, hyper-util's `TokioTimer`), `examples/hyper_hello`'s header
+// timeout, and `pipeline_flush`, which answers a batch of pipelined requests with one
+// write, as `http_hello` does — and the same service; only the I/O adapter, the timer and
+// the runtime differ. Spawning, listening and sharding are as in the echo servers above:
+// tempo with one `SO_REUSEPORT` listener per worker, tokio with one listener.
+
+/// `examples/hyper_hello`'s `--header-secs` default.
+const HYPER_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The service: `GET /` and `/plaintext` are the hello, anything else 404 — what
+/// `examples/hyper_hello` answers to `wrk` and to the probe.
+async fn hyper_hello(
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<String>, std::convert::Infallible> {
+    use hyper::header::{CONTENT_TYPE, HeaderValue, SERVER};
+    let (status, body) = match request.uri().path() {
+        "/" | "/plaintext" => (hyper::StatusCode::OK, "Hello, World!"),
+        _ => (hyper::StatusCode::NOT_FOUND, "Not Found\n"),
+    };
+    let mut response = hyper::Response::new(body.to_string());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(SERVER, HeaderValue::from_static("tempo+hyper"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(response)
+}
+
+/// The HTTP/1 builder both runtimes use, given their timer.
+fn hyper_builder(
+    timer: impl hyper::rt::Timer + Send + Sync + 'static,
+) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(timer)
+        .header_read_timeout(HYPER_HEADER_TIMEOUT)
+        .pipeline_flush(true);
+    builder
+}
+
+/// The hyper service on tempo with `workers` workers, one listener per worker.
+fn hyper_tempo(workers: usize) -> io::Result<()> {
+    use tempo::hyper::{TempoIo, TempoTimer};
+    async fn connection(stream: tempo::net::TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let service = hyper::service::service_fn(hyper_hello);
+        let _ = hyper_builder(TempoTimer::new())
+            .serve_connection(TempoIo::new(stream), service)
+            .await;
+    }
+    let runtime = tempo::Builder::new().workers(workers).build()?;
+    runtime.block_on(async {
+        let sharded = tempo::net::TcpListener::bind_sharded("127.0.0.1:0").await?;
+        let local = sharded.local_addr();
+        let mut loops = sharded.spawn_accept_loops(|stream, _peer| connection(stream));
+        announce(local)?;
+        match loops.join_next().await {
+            Some(Ok(e)) => Err(e),
+            Some(Err(e)) => Err(io::Error::other(format!("an accept loop failed: {e}"))),
+            None => Ok(()),
+        }
+    })
+}
+
+/// The hyper service on tokio: `current_thread` for one worker, `multi_thread` otherwise.
+fn hyper_tokio(workers: usize) -> io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut builder = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers);
+        builder
+    };
+    let runtime = builder.enable_all().build()?;
+    runtime.block_on(async {
+        let std_listener = listen("127.0.0.1:0".parse().expect("a valid address"), false)?;
+        std_listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(std_listener)?;
+        announce(listener.local_addr()?)?;
+        loop {
+            match listener.accept().await {
+                Ok((stream, _peer)) => drop(tokio::spawn(async move {
+                    let _ = stream.set_nodelay(true);
+                    let service = hyper::service::service_fn(hyper_hello);
+                    let _ = hyper_builder(TokioTimer::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                })),
+                Err(e) => eprintln!("hyper-tokio: accept: {e}"),
+            }
+        }
+    })
 }
 
 /// `examples/echo.rs`'s idle timeout (`--idle-secs`' default).

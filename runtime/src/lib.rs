@@ -77,6 +77,8 @@
 //!    [`task::spawn_blocking`] and friends; `fs/` on top of it.
 //! 9. `net/` — sockets: `addr.rs`, `stream.rs` (the one runtime file a read crosses between
 //!    `worker.rs` and the task), `udp.rs`, `tcp.rs`, `listener.rs`; see `net/mod.rs`.
+//!    With the `hyper` feature, `hyper/` — hyper's I/O, executor and timer traits on
+//!    tempo's streams, tasks and sleeps; see `hyper/mod.rs`.
 //! 10. `diagnostics/service.rs` — the service thread: watchdog, monitor console, SIGUSR1.
 //! 11. `runtime/config.rs`, `runtime/threads.rs`, `runtime/runtime.rs`,
 //!     `runtime/builder.rs` — what a runtime is built from, its worker threads, the
@@ -114,6 +116,10 @@ pub mod fs;
 
 // 9. Sockets.
 pub mod net;
+
+// 9. hyper's runtime traits, on tempo (the `hyper` feature).
+#[cfg(feature = "hyper")]
+pub mod hyper;
 
 // 7, 11. The handle and the thread's current runtime (7); the runtime and its builder (11).
 pub(crate) mod runtime;

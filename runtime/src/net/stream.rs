@@ -261,8 +261,17 @@ impl futures_io::AsyncWrite for TcpStream {
         Poll::Ready(Ok(()))
     }
 
+    /// Sends FIN (`shutdown(Write)`). A peer that has already reset or gone leaves nothing
+    /// to tell: the kernel then says `NotConnected`, and closing has still done all it can,
+    /// so that is `Ok(())` — as tokio's `poll_shutdown` reports it, and as asyncio's
+    /// `transport.close()` raises nothing for a peer that went first. (hyper shuts down
+    /// every connection it finishes; without this, each client that resets would be an
+    /// error.)
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
+        match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+            done => Poll::Ready(done),
+        }
     }
 }
 
