@@ -66,12 +66,27 @@ use std::time::Duration;
 use census::{Census, context_switches};
 use runtimes::{Runtimes, WAYS, Way, Work, applies, baseline};
 
-/// Calls per timed run.
-const CALLS: usize = 20_000;
-/// Interleaved rounds; the median is reported.
-const ROUNDS: usize = 7;
-/// Calls in the untimed pass that counts wakes.
-const CENSUS_CALLS: usize = 2_000;
+/// How much to run: under `cargo bench` (which passes `--bench`) the real thing; under
+/// `cargo test --all-targets`, a smoke run of every row that still checks the findings.
+struct Sizes {
+    /// Calls per timed run.
+    calls: usize,
+    /// Interleaved rounds; the median is reported.
+    rounds: usize,
+    /// Calls in the untimed pass that counts wakes.
+    census_calls: usize,
+}
+
+const BENCH: Sizes = Sizes {
+    calls: 20_000,
+    rounds: 7,
+    census_calls: 2_000,
+};
+const SMOKE: Sizes = Sizes {
+    calls: 200,
+    rounds: 1,
+    census_calls: 200,
+};
 
 /// Time `calls` calls of one row; with a census, count their wakes.
 fn run_row(
@@ -111,6 +126,11 @@ fn main() {
         return child(&args[i + 1..]);
     }
     let instructions = args.iter().any(|a| a == "--instructions");
+    let size = if args.iter().any(|a| a == "--bench") {
+        BENCH
+    } else {
+        SMOKE
+    };
     let rts = Runtimes::new();
     let mut rows: Vec<Row> = [Work::Ready, Work::Yield, Work::Echo]
         .into_iter()
@@ -132,21 +152,27 @@ fn main() {
 
     // Warm-up: every row once (async-compat's runtime starts here), then the census.
     for row in &mut rows {
-        run_row(&rts, row.way, row.work, CALLS / 10, None);
+        run_row(&rts, row.way, row.work, size.calls / 10, None);
         let census = Arc::new(Census::default());
-        run_row(&rts, row.way, row.work, CENSUS_CALLS, Some(census.clone()));
-        row.wakes = census.wakes.load(Ordering::Relaxed) as f64 / CENSUS_CALLS as f64;
-        row.remote = census.remote.load(Ordering::Relaxed) as f64 / CENSUS_CALLS as f64;
+        run_row(
+            &rts,
+            row.way,
+            row.work,
+            size.census_calls,
+            Some(census.clone()),
+        );
+        row.wakes = census.wakes.load(Ordering::Relaxed) as f64 / size.census_calls as f64;
+        row.remote = census.remote.load(Ordering::Relaxed) as f64 / size.census_calls as f64;
     }
-    for round in 0..ROUNDS {
+    for round in 0..size.rounds {
         let n = rows.len();
         for k in 0..n {
             let row = &mut rows[(round + k) % n];
             let csw = context_switches();
-            let took = run_row(&rts, row.way, row.work, CALLS, None);
+            let took = run_row(&rts, row.way, row.work, size.calls, None);
             row.csw
-                .push((context_switches() - csw) as f64 / CALLS as f64);
-            row.ns.push(took.as_nanos() as f64 / CALLS as f64);
+                .push((context_switches() - csw) as f64 / size.calls as f64);
+            row.ns.push(took.as_nanos() as f64 / size.calls as f64);
         }
     }
     drop(rts);
@@ -155,12 +181,14 @@ fn main() {
             row.instr = instructions::callgrind_per_call(row.way, row.work);
         }
     }
-    report(&rows);
+    report(&rows, &size);
+    check(&rows);
 }
 
-fn report(rows: &[Row]) {
+fn report(rows: &[Row], size: &Sizes) {
     println!(
-        "compat: {CALLS} calls per run, median of {ROUNDS} interleaved rounds; wakes counted over {CENSUS_CALLS} calls\n"
+        "compat: {} calls per run, median of {} interleaved rounds; wakes counted over {} calls\n",
+        size.calls, size.rounds, size.census_calls
     );
     println!(
         "{:<6} {:<24} {:>9} {:>17} {:>9} {:>6} {:>7} {:>6} {:>8}",
@@ -193,6 +221,32 @@ fn report(rows: &[Row]) {
         "\n×native: against `tempo, in place` for the in-place and echo rows, `tempo, spawn+join` \
          for the rest."
     );
+}
+
+/// The findings the README quotes that do not depend on timing, checked on every run (and
+/// so by `cargo test --all-targets`): where each way's wakes come from.
+fn check(rows: &[Row]) {
+    for row in rows {
+        let what = format!("{:?} / {}", row.work, row.name);
+        match (row.way, row.work) {
+            // In place, a ready or self-waking future is woken on its own thread, if at
+            // all: Compat adds no hop, and a yield is exactly one wake.
+            (Way::TempoInPlace | Way::TokioInPlace | Way::Compat, Work::Ready | Work::Yield) => {
+                assert_eq!(row.remote, 0.0, "{what}: no wake from another thread");
+                let once = if row.work == Work::Yield { 1.0 } else { 0.0 };
+                assert_eq!(row.wakes, once, "{what}: wakes per call");
+            }
+            // Natively, a child task or a socket wakes the task from its own thread.
+            (Way::TempoSpawn | Way::TokioSpawn, _)
+            | (Way::TempoInPlace | Way::TokioInPlace, Work::Echo) => {
+                assert_eq!(row.remote, 0.0, "{what}: woken on the task's own thread");
+            }
+            // Everything else is woken from tokio's thread, every time it is woken: a
+            // socket under Compat by async-compat's reactor, a JoinHandle by the worker
+            // that finished the task.
+            _ => assert_eq!(row.remote, row.wakes, "{what}: every wake crosses threads"),
+        }
+    }
 }
 
 /// `--child WAY WORK CALLS`: run one row once, for callgrind to count.
