@@ -297,3 +297,125 @@ fn cancelling_the_tempo_task_leaves_the_tokio_task_running() {
     });
     drop(side);
 }
+
+// ---- The README's section "Living beside tokio", compiled and run ----
+//
+// The code between a `README: <name>` marker and `README: end` is what the README shows;
+// the last test below checks that the README quotes it word for word.
+
+#[test]
+fn readme_compat() -> io::Result<()> {
+    with_hang_guard(|| {
+        tempo::run(async {
+            // README: compat
+            use async_compat::Compat;
+
+            // A tokio-only call (tokio's own timer and sockets), made from a tempo task.
+            let port = tempo::spawn(Compat::new(async {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                io::Result::Ok(listener.local_addr()?.port())
+            }))
+            .await
+            .expect("the task did not panic")?;
+            // README: end
+            assert_ne!(port, 0);
+            Ok(())
+        })
+    })
+}
+
+#[test]
+fn readme_handle() -> io::Result<()> {
+    with_hang_guard(|| {
+        // README: handle
+        // Once, beside tempo: a tokio runtime that owns one thread.
+        let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let tokio_handle = tokio_rt.handle().clone();
+
+        let port = tempo::run(async move {
+            // Run the tokio-only call on tokio's thread; await its JoinHandle here.
+            let port = tokio_handle
+                .spawn(async {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    io::Result::Ok(listener.local_addr()?.port())
+                })
+                .await
+                .expect("the tokio task did not panic")?;
+
+            // Or build a tokio object in tokio's context, then await it in tempo.
+            let nap = {
+                let _entered = tokio_handle.enter(); // never held across an .await
+                tokio::time::sleep(Duration::from_millis(1))
+            };
+            nap.await;
+            io::Result::Ok(port)
+        })?;
+        drop(tokio_rt); // after tempo::run: shutting tokio down blocks
+        // README: end
+        assert_ne!(port, 0);
+        Ok(())
+    })
+}
+
+/// The regions of this file between `README: NAME` and `README: end` marker comments,
+/// each with its common indentation removed.
+fn readme_regions() -> Vec<String> {
+    let mut regions = vec![];
+    let mut current: Option<Vec<&str>> = None;
+    for line in include_str!("tokio_compat.rs").lines() {
+        match line.trim().strip_prefix("// README: ") {
+            Some("end") => regions.push(dedent(&current.take().expect("a region was open"))),
+            Some(_) => current = Some(vec![]),
+            None => current.iter_mut().for_each(|region| region.push(line)),
+        }
+    }
+    regions
+}
+
+fn dedent(lines: &[&str]) -> String {
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let body: Vec<&str> = lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or(""))
+        .collect();
+    body.join("\n")
+}
+
+#[test]
+fn the_readme_quotes_the_code_above_word_for_word() {
+    let regions = readme_regions();
+    assert_eq!(regions.len(), 2, "the compat and handle regions");
+    let readme = include_str!("../README.md");
+    // Until the section is pasted into the README there is nothing to compare.
+    let Some(start) = readme.find("\n## Living beside tokio\n") else {
+        return;
+    };
+    let section = &readme[start + 1..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let blocks: Vec<&str> = section
+        .split("```rust\n")
+        .skip(1)
+        .map(|rest| rest.split("\n```").next().expect("a closed code block"))
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        regions.len(),
+        "one README code block per region"
+    );
+    for block in blocks {
+        assert!(
+            regions.iter().any(|r| r == block),
+            "README.md's \"Living beside tokio\" block is not in tests/tokio_compat.rs \
+             verbatim:\n{block}"
+        );
+    }
+}
