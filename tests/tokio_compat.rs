@@ -395,10 +395,9 @@ fn the_readme_quotes_the_code_above_word_for_word() {
     let regions = readme_regions();
     assert_eq!(regions.len(), 2, "the compat and handle regions");
     let readme = include_str!("../README.md");
-    // Until the section is pasted into the README there is nothing to compare.
-    let Some(start) = readme.find("\n## Living beside tokio\n") else {
-        return;
-    };
+    let start = readme
+        .find("\n## Living beside tokio\n")
+        .expect("README.md has its \"Living beside tokio\" section");
     let section = &readme[start + 1..];
     let section = &section[..section.find("\n## ").unwrap_or(section.len())];
     let blocks: Vec<&str> = section
