@@ -316,13 +316,13 @@ fn a_timeout_fires_at_its_deadline_and_a_future_ready_then_still_wins() {
     });
 }
 
+/// One of [`random_sleeps`]: its lateness, and whether it waited.
+type RandomSleep = Pin<Box<dyn Future<Output = (Duration, bool)> + Send>>;
+
 /// `n` sleeps of pseudo-random durations from 10 µs to 20 ms, each checking "never early" as it
 /// completes and returning its lateness as the task itself measured it, and whether it
 /// waited (see [`nap`]).
-fn random_sleeps(
-    n: usize,
-    seed: u64,
-) -> Vec<Pin<Box<dyn Future<Output = (Duration, bool)> + Send>>> {
+fn random_sleeps(n: usize, seed: u64) -> Vec<RandomSleep> {
     let mut x = seed;
     (0..n)
         .map(|i| {
@@ -334,7 +334,7 @@ fn random_sleeps(
                 let (deadline, waited) = nap(duration).await;
                 assert_not_early(deadline, &format!("sleep #{i} of {duration:?}"));
                 (Instant::now() - deadline, waited)
-            }) as Pin<Box<dyn Future<Output = (Duration, bool)> + Send>>
+            }) as RandomSleep
         })
         .collect()
 }
