@@ -49,6 +49,15 @@
 //! | `create_datagram_endpoint`      | [`net::UdpSocket`]                                 |
 //! | `_run_once`                     | `worker::Worker::block_on`                         |
 //!
+//! # tokio-only libraries
+//!
+//! A library built on tokio's own sockets and timers (`tokio::net`, `tokio::time`, …) panics
+//! in a tempo task with "there is no reactor running, must be called from the context of a
+//! Tokio 1.x runtime": it looks for a tokio runtime in a thread-local only tokio fills. Wrap
+//! the call in `async_compat::Compat::new(..)`, or run it on a tokio runtime beside tempo
+//! with `handle.spawn(..)` and await its JoinHandle. The README's "Living beside tokio" shows
+//! both and what each costs.
+//!
 //! # A reading order
 //!
 //! Each file uses only files before it in this list (a `mod.rs` hub, or this file, only
