@@ -1,4 +1,4 @@
-//! Networking: TCP and UDP sockets whose operations are futures.
+//! Networking: TCP, UDP and Unix-domain sockets whose operations are futures.
 //!
 //! Each socket is a non-blocking mio socket registered with the current worker's reactor.
 //! An operation tries the syscall; if the kernel says `WouldBlock`, the task parks its waker
@@ -19,8 +19,10 @@
 //!    the task; `udp.rs` — [`UdpSocket`].
 //! 3. `tcp.rs` — the owned halves of [`TcpStream::into_split`]; a half reads through
 //!    `stream.rs`.
-//! 4. `listener.rs` — [`TcpListener`], which makes `TcpStream`s, and [`ShardedListener`],
-//!    which spawns an accept loop on every worker.
+//! 4. `listener.rs` — [`TcpListener`], which makes `TcpStream`s, its [`Incoming`]
+//!    connections, and [`ShardedListener`], which spawns an accept loop on every worker.
+//! 5. `unix/` — Unix-domain sockets: [`UnixStream`] (on `stream.rs`'s read and write
+//!    paths), [`UnixListener`], [`UnixDatagram`].
 
 // 1. Addresses.
 mod addr;
@@ -35,6 +37,12 @@ pub mod tcp;
 // 4. Listening and accepting.
 mod listener;
 
-pub use listener::{ShardedListener, TcpListener};
+// 5. Unix-domain sockets.
+#[cfg(unix)]
+pub mod unix;
+
+pub use listener::{Incoming, ShardedListener, TcpListener};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
