@@ -110,7 +110,8 @@ pub mod task;
 // 8. Files, on the blocking pool.
 pub mod fs;
 
-// 9. Sockets.
+// 9. Sockets; any other descriptor's readiness (`io::unix::AsyncFd`).
+pub mod io;
 pub mod net;
 
 // 7, 11. The handle and the thread's current runtime (7); the runtime and its builder (11).

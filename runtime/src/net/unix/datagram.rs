@@ -27,8 +27,10 @@ use tempo_reactor::{Direction, Registered};
 ///     a.send(b"one").await?;
 ///     a.send(b"two").await?;
 ///     let mut buf = [0; 16];
-///     assert_eq!(&buf[..b.recv(&mut buf).await?], b"one");
-///     assert_eq!(&buf[..b.recv(&mut buf).await?], b"two");
+///     let n = b.recv(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"one");
+///     let n = b.recv(&mut buf).await?;
+///     assert_eq!(&buf[..n], b"two");
 ///     Ok::<(), std::io::Error>(())
 /// })
 /// .unwrap();
@@ -180,15 +182,20 @@ impl UnixDatagram {
         self.io.get_ref().peer_addr()
     }
 
-    /// Shut down reading, writing, or both: a shut-down direction fails (`send`) or reads
-    /// 0 (`recv`) from then on, without waiting.
+    /// Shut down reading, writing, or both. A `send` after `Shutdown::Write` fails at once
+    /// with `BrokenPipe`.
+    ///
+    /// Do not `recv` after `Shutdown::Read`: Linux answers `WouldBlock` on such a datagram
+    /// socket while reporting it closed for reading, and a receive that waits for a
+    /// closed direction to stop saying `WouldBlock` never ends.
     ///
     /// ```
     /// # use tempo_runtime as tempo;
     /// tempo::run(async {
     ///     let (a, _b) = tempo::net::UnixDatagram::pair()?;
-    ///     a.shutdown(std::net::Shutdown::Read)?;
-    ///     assert_eq!(a.recv(&mut [0; 8]).await?, 0);
+    ///     a.shutdown(std::net::Shutdown::Write)?;
+    ///     let err = a.send(b"too late").await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
     ///     Ok::<(), std::io::Error>(())
     /// })
     /// .unwrap();
