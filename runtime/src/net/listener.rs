@@ -3,7 +3,7 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tempo_executor::coop;
 use tempo_reactor::{Direction, Registered};
 
-use super::addr::each_addr;
+use super::addr::{ToSocketAddrs, each_addr};
 use super::stream::TcpStream;
 
 /// A TCP socket listening for connections.
@@ -54,7 +54,7 @@ impl TcpListener {
         addr: impl ToSocketAddrs,
         backlog: i32,
     ) -> io::Result<TcpListener> {
-        each_addr(addr, |addr| {
+        each_addr(&addr, |addr| {
             let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
             socket.set_reuse_address(true)?;
             socket.set_nonblocking(true)?;
@@ -62,6 +62,7 @@ impl TcpListener {
             socket.listen(backlog)?;
             TcpListener::from_std(socket.into())
         })
+        .await
     }
 
     /// Bind a listening socket to `addr` with `SO_REUSEPORT` as well as `SO_REUSEADDR`, so
@@ -69,7 +70,7 @@ impl TcpListener {
     /// kernel spreads incoming connections over them. See [`TcpListener::bind_sharded`].
     #[cfg(unix)]
     pub async fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        each_addr(addr, |addr| TcpListener::from_std(reuseport_socket(addr)?))
+        each_addr(&addr, |addr| TcpListener::from_std(reuseport_socket(addr)?)).await
     }
 
     /// One listener per worker, all on `addr` — the sharded mode of thread-per-core servers
@@ -87,7 +88,7 @@ impl TcpListener {
             io::Error::other("tempo: TcpListener::bind_sharded called outside a tempo runtime")
         })?;
         let workers = handle.workers();
-        each_addr(addr, |addr| {
+        each_addr(&addr, |addr| {
             let mut sockets = Vec::with_capacity(workers);
             #[cfg(target_os = "linux")]
             {
@@ -113,6 +114,7 @@ impl TcpListener {
                 handle: handle.clone(),
             })
         })
+        .await
     }
 
     /// Adopt a bound, listening std listener (switching it to non-blocking mode).

@@ -10,11 +10,14 @@
 //! is `ConnectionReset`, a half-close (`shutdown(Write)`) leaves the other direction open.
 //! Creating a socket outside a tempo runtime is an error, not a panic.
 //!
-//! Addresses are resolved on the loop, with the blocking resolver: see `addr.rs`.
+//! An address literal is parsed on the loop; a host name is looked up on the blocking pool,
+//! as asyncio's `loop.getaddrinfo` runs in its executor: see `addr.rs` and
+//! [`ToSocketAddrs`].
 //!
 //! The files, in reading order (each uses only those before it):
 //!
-//! 1. `addr.rs` — resolving an address, trying each it resolves to.
+//! 1. `addr.rs` — [`ToSocketAddrs`]: resolving an address (a host name on the blocking
+//!    pool), trying each it resolves to.
 //! 2. `stream.rs` — [`TcpStream`], the one runtime file a read crosses from the reactor to
 //!    the task; `udp.rs` — [`UdpSocket`].
 //! 3. `tcp.rs` — the owned halves of [`TcpStream::into_split`]; a half reads through
@@ -41,6 +44,7 @@ mod listener;
 #[cfg(unix)]
 pub mod unix;
 
+pub use addr::ToSocketAddrs;
 pub use listener::{Incoming, ShardedListener, TcpListener};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;

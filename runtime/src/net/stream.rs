@@ -16,7 +16,7 @@
 
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -24,7 +24,7 @@ use mio::event::Source;
 use tempo_executor::coop;
 use tempo_reactor::{Direction, Registered};
 
-use super::addr::resolve;
+use super::addr::{ToSocketAddrs, resolve};
 
 /// A TCP connection.
 ///
@@ -39,10 +39,20 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connect to `addr`, trying each address it resolves to in turn.
+    /// Connect to `addr`, trying each address it resolves to in turn. A host name is
+    /// looked up on the blocking pool, an address literal in place (see
+    /// [`ToSocketAddrs`](super::ToSocketAddrs)).
+    ///
+    /// ```no_run
+    /// # use tempo_runtime as tempo;
+    /// # tempo::run(async {
+    /// let mut stream = tempo::net::TcpStream::connect("example.com:80").await?;
+    /// stream.write_all(b"HEAD / HTTP/1.0\r\n\r\n").await?;
+    /// # Ok::<(), std::io::Error>(()) });
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last = None;
-        for addr in resolve(addr)? {
+        for addr in resolve(&addr).await? {
             match TcpStream::connect_one(addr).await {
                 Ok(stream) => return Ok(stream),
                 Err(e) => last = Some(e),
