@@ -582,3 +582,79 @@ fn several_tasks_accepting_on_one_shared_listener_each_get_a_connection() {
         })
     });
 }
+
+#[test]
+fn incoming_is_a_stream_of_accepted_connections_that_does_not_end_on_its_own() {
+    use futures_util::StreamExt;
+    with_hang_guard(|| {
+        tempo::run(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("local_addr");
+            let clients = tempo::spawn(async move {
+                let mut streams = Vec::new();
+                for i in 0..3u8 {
+                    let mut stream = TcpStream::connect(addr).await?;
+                    stream.write_all(&[i]).await?;
+                    streams.push(stream);
+                }
+                Ok::<_, io::Error>(streams)
+            });
+            let mut incoming = listener.incoming();
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                let mut stream = incoming.next().await.expect("never ends").expect("accept");
+                let mut id = [0u8; 1];
+                stream.read_exact(&mut id).await.expect("id");
+                ids.push(id[0]);
+            }
+            assert_eq!(ids, [0, 1, 2]);
+            let _streams = clients.await.expect("clients").expect("client I/O");
+            let next = tempo::time::timeout(Duration::from_millis(50), incoming.next()).await;
+            assert!(
+                next.is_err(),
+                "with no client waiting, incoming is pending, not ended"
+            );
+        })
+    });
+}
+
+#[test]
+fn tcp_and_udp_sockets_expose_their_descriptors() {
+    use std::os::fd::{AsFd, AsRawFd};
+    with_hang_guard(|| {
+        tempo::run(async {
+            let (client, server) = connected_pair().await;
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let udp = tempo::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("udp");
+            let fds = [
+                client.as_raw_fd(),
+                server.as_raw_fd(),
+                listener.as_raw_fd(),
+                udp.as_raw_fd(),
+            ];
+            assert_eq!(
+                [
+                    client.as_fd(),
+                    server.as_fd(),
+                    listener.as_fd(),
+                    udp.as_fd()
+                ]
+                .map(|fd| fd.as_raw_fd()),
+                fds
+            );
+            // Each is the socket itself: the kernel reports the address we know.
+            let borrowed = socket2::SockRef::from(&listener);
+            let local = borrowed.local_addr().expect("getsockname").as_socket();
+            assert_eq!(local, Some(listener.local_addr().expect("local_addr")));
+            let local = socket2::SockRef::from(&client)
+                .local_addr()
+                .expect("getsockname");
+            assert_eq!(
+                local.as_socket(),
+                Some(client.local_addr().expect("local_addr"))
+            );
+        })
+    });
+}

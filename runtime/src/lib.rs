@@ -73,7 +73,8 @@
 //! 3. `worker.rs` — one event loop: one executor, one reactor, and the numbered loop above.
 //! 4. `sync/` and `future/` — primitives and combinators, which know no runtime; see their
 //!    `mod.rs`. `io/` — tokio's reading and writing methods on any stream, which know no
-//!    runtime either; see `io/mod.rs`.
+//!    runtime either, and (Unix) `io/unix/`, `AsyncFd`: any descriptor's readiness through
+//!    the reactor; see `io/mod.rs`.
 //! 5. `blocking/stats.rs`, `counts.rs`, `pool.rs`, `admission.rs`, `pools.rs` — the
 //!    blocking and CPU pools, which know no runtime: a pool thread enters its runtime
 //!    through a callback the runtime gives it. See `blocking/mod.rs`.
@@ -84,8 +85,10 @@
 //! 8. `task/spawn.rs` — [`spawn`], [`spawn_local`] and where they place a task;
 //!    `task/builder.rs`, `task/join_set.rs`, `task/group.rs`; `blocking/spawn.rs` —
 //!    [`task::spawn_blocking`] and friends; `fs/` on top of it.
-//! 9. `net/` — sockets: `addr.rs`, `stream.rs` (the one runtime file a read crosses between
-//!    `worker.rs` and the task), `udp.rs`, `tcp.rs`, `listener.rs`; see `net/mod.rs`.
+//! 9. `net/` — sockets: `addr.rs` (names resolved on the blocking pool), `stream.rs` (the one
+//!    runtime file a read crosses between `worker.rs` and the task), `udp.rs`, `tcp.rs`,
+//!    `listener.rs`, and `unix/` (Unix-domain streams, listeners and datagrams); see
+//!    `net/mod.rs`.
 //!    With the `hyper` feature, `hyper/` — hyper's I/O, executor and timer traits on
 //!    tempo's streams, tasks and sleeps; see `hyper/mod.rs`.
 //! 10. `diagnostics/service.rs` — the service thread: watchdog, monitor console, SIGUSR1.

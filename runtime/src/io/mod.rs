@@ -48,6 +48,8 @@
 //!    seeking.
 //! 4. `copy.rs` — [`copy`], one way; `bidirectional.rs` — [`copy_bidirectional`], a proxy's
 //!    two ways at once.
+//! 5. `unix.rs` (Unix only) — [`unix::AsyncFd`]: the reactor's readiness protocol open to
+//!    any non-blocking descriptor the user owns (asyncio's `loop.add_reader`).
 
 // 1. Lines.
 mod lines;
@@ -61,6 +63,10 @@ mod write_ext;
 // 4. Copying.
 mod bidirectional;
 mod copy;
+
+// 5. Any descriptor, with the reactor's readiness.
+#[cfg(unix)]
+pub mod unix;
 
 pub use bidirectional::copy_bidirectional;
 pub use copy::copy;

@@ -1,8 +1,10 @@
-//! [`TcpListener`]: accepting connections — the listening half of asyncio's `start_server`.
+//! [`TcpListener`]: accepting connections — the listening half of asyncio's `start_server` —
+//! and [`Incoming`], its connections as a `Stream`.
 
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use mio::Interest;
@@ -10,7 +12,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tempo_executor::coop;
 use tempo_reactor::{Direction, Registered};
 
-use super::addr::each_addr;
+use super::addr::{ToSocketAddrs, each_addr};
 use super::stream::TcpStream;
 
 /// A TCP socket listening for connections.
@@ -52,7 +54,7 @@ impl TcpListener {
         addr: impl ToSocketAddrs,
         backlog: i32,
     ) -> io::Result<TcpListener> {
-        each_addr(addr, |addr| {
+        each_addr(&addr, |addr| {
             let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
             socket.set_reuse_address(true)?;
             socket.set_nonblocking(true)?;
@@ -60,6 +62,7 @@ impl TcpListener {
             socket.listen(backlog)?;
             TcpListener::from_std(socket.into())
         })
+        .await
     }
 
     /// Bind a listening socket to `addr` with `SO_REUSEPORT` as well as `SO_REUSEADDR`, so
@@ -67,7 +70,7 @@ impl TcpListener {
     /// kernel spreads incoming connections over them. See [`TcpListener::bind_sharded`].
     #[cfg(unix)]
     pub async fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        each_addr(addr, |addr| TcpListener::from_std(reuseport_socket(addr)?))
+        each_addr(&addr, |addr| TcpListener::from_std(reuseport_socket(addr)?)).await
     }
 
     /// One listener per worker, all on `addr` — the sharded mode of thread-per-core servers
@@ -85,7 +88,7 @@ impl TcpListener {
             io::Error::other("tempo: TcpListener::bind_sharded called outside a tempo runtime")
         })?;
         let workers = handle.workers();
-        each_addr(addr, |addr| {
+        each_addr(&addr, |addr| {
             let mut sockets = Vec::with_capacity(workers);
             #[cfg(target_os = "linux")]
             {
@@ -111,6 +114,7 @@ impl TcpListener {
                 handle: handle.clone(),
             })
         })
+        .await
     }
 
     /// Adopt a bound, listening std listener (switching it to non-blocking mode).
@@ -139,6 +143,27 @@ impl TcpListener {
         Poll::Ready(TcpStream::from_mio(stream).map(|s| (s, peer)))
     }
 
+    /// The connections as they arrive, as a `futures_core::Stream` of
+    /// `io::Result<TcpStream>` that never ends by itself (as std's `incoming`): the
+    /// `async for` of a server. An accept error is an item, not the end: log it and go on.
+    /// Polling it is cancel-safe, as `accept` is.
+    ///
+    /// ```no_run
+    /// # use tempo_runtime as tempo;
+    /// use futures_core::Stream; // futures_util's `StreamExt::next` reads better
+    /// # tempo::run(async {
+    /// let listener = tempo::net::TcpListener::bind("127.0.0.1:7000").await?;
+    /// let mut incoming = std::pin::pin!(listener.incoming());
+    /// while let Some(stream) = std::future::poll_fn(|cx| incoming.as_mut().poll_next(cx)).await {
+    ///     let mut stream = stream?;
+    ///     tempo::spawn(async move { stream.write_all(b"hello\n").await });
+    /// }
+    /// # Ok::<(), std::io::Error>(()) });
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
     /// The address this listener is bound to (with the real port if bound to port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
@@ -147,6 +172,24 @@ impl TcpListener {
     /// The `IP_TTL` of accepted sockets.
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get_ref().ttl()
+    }
+}
+
+/// The connections of a [`TcpListener`], from [`TcpListener::incoming`]: a `Stream` that
+/// never ends by itself.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    /// The listener accepted from.
+    listener: &'a TcpListener,
+}
+
+impl futures_core::Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.listener
+            .poll_accept(cx)
+            .map(|accepted| Some(accepted.map(|(stream, _peer)| stream)))
     }
 }
 
@@ -220,6 +263,20 @@ impl ShardedListener {
             loops.insert(accept_loop);
         }
         loops
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for TcpListener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
     }
 }
 

@@ -1,4 +1,4 @@
-//! Networking: TCP and UDP sockets whose operations are futures.
+//! Networking: TCP, UDP and Unix-domain sockets whose operations are futures.
 //!
 //! Each socket is a non-blocking mio socket registered with the current worker's reactor.
 //! An operation tries the syscall; if the kernel says `WouldBlock`, the task parks its waker
@@ -10,17 +10,22 @@
 //! is `ConnectionReset`, a half-close (`shutdown(Write)`) leaves the other direction open.
 //! Creating a socket outside a tempo runtime is an error, not a panic.
 //!
-//! Addresses are resolved on the loop, with the blocking resolver: see `addr.rs`.
+//! An address literal is parsed on the loop; a host name is looked up on the blocking pool,
+//! as asyncio's `loop.getaddrinfo` runs in its executor: see `addr.rs` and
+//! [`ToSocketAddrs`].
 //!
 //! The files, in reading order (each uses only those before it):
 //!
-//! 1. `addr.rs` — resolving an address, trying each it resolves to.
+//! 1. `addr.rs` — [`ToSocketAddrs`]: resolving an address (a host name on the blocking
+//!    pool), trying each it resolves to.
 //! 2. `stream.rs` — [`TcpStream`], the one runtime file a read crosses from the reactor to
 //!    the task; `udp.rs` — [`UdpSocket`].
 //! 3. `tcp.rs` — the owned halves of [`TcpStream::into_split`]; a half reads through
 //!    `stream.rs`.
-//! 4. `listener.rs` — [`TcpListener`], which makes `TcpStream`s, and [`ShardedListener`],
-//!    which spawns an accept loop on every worker.
+//! 4. `listener.rs` — [`TcpListener`], which makes `TcpStream`s, its [`Incoming`]
+//!    connections, and [`ShardedListener`], which spawns an accept loop on every worker.
+//! 5. `unix/` — Unix-domain sockets: [`UnixStream`] (on `stream.rs`'s read and write
+//!    paths), [`UnixListener`], [`UnixDatagram`].
 
 // 1. Addresses.
 mod addr;
@@ -35,6 +40,13 @@ pub mod tcp;
 // 4. Listening and accepting.
 mod listener;
 
-pub use listener::{ShardedListener, TcpListener};
+// 5. Unix-domain sockets.
+#[cfg(unix)]
+pub mod unix;
+
+pub use addr::ToSocketAddrs;
+pub use listener::{Incoming, ShardedListener, TcpListener};
 pub use stream::TcpStream;
 pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -59,7 +59,7 @@ impl OwnedReadHalf {
 
     /// Read exactly `buf.len()` bytes, or fail with `UnexpectedEof`.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(&self.stream, buf).await
+        read_exact(&self.stream.io, buf).await
     }
 
     /// The remote address.
@@ -91,7 +91,7 @@ impl OwnedWriteHalf {
 
     /// Write all of `buf`.
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        write_all(&self.stream, buf).await
+        write_all(&self.stream.io, buf).await
     }
 
     /// Does nothing; see [`TcpStream::flush`].

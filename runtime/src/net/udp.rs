@@ -3,13 +3,13 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::task::{Context, Poll, ready};
 
 use tempo_executor::coop;
 use tempo_reactor::{Direction, Registered};
 
-use super::addr::{each_addr, resolve};
+use super::addr::{ToSocketAddrs, each_addr, resolve_first};
 
 /// A UDP socket. Its methods take `&self`: share it in an `Arc` to send and receive from
 /// several tasks (each waiting task is woken when the socket becomes ready).
@@ -21,11 +21,12 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Bind to `addr` (port 0 picks a free port).
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        each_addr(addr, |addr| {
+        each_addr(&addr, |addr| {
             Ok(UdpSocket {
                 io: Registered::new(mio::net::UdpSocket::bind(addr)?)?,
             })
         })
+        .await
     }
 
     /// Adopt a bound std socket (switching it to non-blocking mode).
@@ -36,9 +37,10 @@ impl UdpSocket {
         })
     }
 
-    /// Send one datagram to `target`; returns the bytes sent.
+    /// Send one datagram to `target`; returns the bytes sent. A host name is looked up
+    /// on the blocking pool for every datagram: resolve it once yourself to send many.
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = resolve(target)?[0];
+        let target = resolve_first(&target).await?;
         poll_fn(|cx| self.poll_op(cx, Direction::Write, |s| s.send_to(buf, target))).await
     }
 
@@ -51,7 +53,7 @@ impl UdpSocket {
     /// Set the default peer for [`send`](UdpSocket::send) and filter
     /// [`recv`](UdpSocket::recv) to datagrams from it.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        each_addr(addr, |addr| self.io.get_ref().connect(addr))
+        each_addr(&addr, |addr| self.io.get_ref().connect(addr)).await
     }
 
     /// Send one datagram to the connected peer.
@@ -87,6 +89,20 @@ impl UdpSocket {
     ) -> Poll<io::Result<R>> {
         ready!(coop::poll_proceed(cx));
         self.io.poll_io(cx, direction, |s| op(s))
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for UdpSocket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
     }
 }
 
