@@ -213,7 +213,7 @@ async fn handle(mut stream: TcpStream, idle: Duration) -> io::Result<Ending> {
 /// too — but only up to `LINGER_BYTES` and `LINGER`, so a client cannot keep us here.
 async fn linger_close(mut stream: TcpStream) {
     // NotConnected here means the client is already gone, which is what we wanted anyway.
-    if stream.shutdown(std::net::Shutdown::Write).is_err() {
+    if stream.shutdown_std(std::net::Shutdown::Write).is_err() {
         return;
     }
     let drain = async {

@@ -543,7 +543,7 @@ fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
 /// and `LINGER`, so a client cannot keep us here. `hex` does the same.
 async fn linger_close(stream: &mut TcpStream, buf: &mut [u8]) {
     // NotConnected here means the client is already gone, which is what we wanted anyway.
-    if stream.shutdown(Shutdown::Write).is_err() {
+    if stream.shutdown_std(Shutdown::Write).is_err() {
         return;
     }
     let drain = async {

@@ -790,7 +790,7 @@ fn json_or_null(text: Option<&str>) -> String {
 /// most `LINGER`. (The `hex` example explains it at more length.)
 async fn linger_close(mut stream: TcpStream) {
     // NotConnected: the client is gone already, which is what we wanted.
-    if stream.shutdown(Shutdown::Write).is_err() {
+    if stream.shutdown_std(Shutdown::Write).is_err() {
         return;
     }
     let drain = async {

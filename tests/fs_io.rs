@@ -77,7 +77,7 @@ fn a_file_copied_to_a_socket_and_back_arrives_unchanged() {
             let echo = tempo::spawn(async move {
                 let (mut read, mut write) = far.into_split();
                 let n = tempo::io::copy(&mut read, &mut write).await.unwrap();
-                write.shutdown().unwrap();
+                write.shutdown().await.unwrap();
                 n
             });
             let (mut near_read, mut near_write) = near.into_split();
@@ -85,7 +85,7 @@ fn a_file_copied_to_a_socket_and_back_arrives_unchanged() {
             let sender = tempo::spawn(async move {
                 let mut file = File::open(path_in).await.unwrap();
                 let n = tempo::io::copy(&mut file, &mut near_write).await.unwrap();
-                near_write.shutdown().unwrap();
+                near_write.shutdown().await.unwrap();
                 n
             });
             let mut out = File::create(dir.join("out")).await.unwrap();

@@ -171,7 +171,7 @@ fn read_to_end_appends_everything_until_the_peer_shuts_down() {
             let sent = payload.clone();
             let writer = tempo::spawn(async move {
                 far.write_all(&sent).await.unwrap();
-                far.shutdown(std::net::Shutdown::Write).unwrap();
+                far.shutdown_std(std::net::Shutdown::Write).unwrap();
             });
             let mut reader = BufReader::new(near);
             let mut all = b"head".to_vec();
@@ -253,7 +253,7 @@ fn copy_moves_a_large_payload_through_a_buffered_writer_and_flushes_it() {
             let sent = payload.clone();
             let writer = tempo::spawn(async move {
                 source_peer.write_all(&sent).await.unwrap();
-                source_peer.shutdown(std::net::Shutdown::Write).unwrap();
+                source_peer.shutdown_std(std::net::Shutdown::Write).unwrap();
             });
             let reader = tempo::spawn(async move {
                 let mut got = Vec::new();
@@ -378,6 +378,38 @@ fn tokio_shaped_generic_code_runs_on_a_tempo_stream() {
                 .unwrap();
             assert_eq!(back, "SHOUT THIS\n");
             assert_eq!(echoed.await.unwrap().unwrap(), "shout this\n");
+        })
+    });
+}
+
+/// The same on a concrete `TcpStream` and its halves, written as tokio code is — where a
+/// type's own method of the same name wins over the trait's, so the type's must have
+/// tokio's shape: `shutdown().await`, and `read_exact` giving the count.
+#[test]
+fn tokio_shaped_code_on_a_concrete_stream_and_its_halves_compiles_and_runs() {
+    with_hang_guard(|| {
+        tempo::run(async {
+            let (mut near, mut far) = pair().await;
+            near.write_all(b"ping").await.unwrap();
+            near.shutdown().await.unwrap();
+            let mut buf = [0u8; 4];
+            let n: usize = far.read_exact(&mut buf).await.unwrap();
+            assert_eq!((n, &buf), (4, b"ping"));
+            assert_eq!(
+                far.read(&mut buf).await.unwrap(),
+                0,
+                "the FIN shutdown sent"
+            );
+
+            let (near, far) = pair().await;
+            let (mut near_read, mut near_write) = near.into_split();
+            let (mut far_read, mut far_write) = far.into_split();
+            far_write.write_all(b"pong").await.unwrap();
+            far_write.shutdown().await.unwrap();
+            let n: usize = near_read.read_exact(&mut buf).await.unwrap();
+            assert_eq!((n, &buf), (4, b"pong"));
+            near_write.shutdown().await.unwrap();
+            assert_eq!(far_read.read(&mut buf).await.unwrap(), 0);
         })
     });
 }

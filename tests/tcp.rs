@@ -112,7 +112,7 @@ fn hundred_concurrent_clients_each_get_exactly_their_own_bytes_back() {
                             stream.write_all(&chunk).await?;
                             tempo::task::yield_now().await; // interleave with other clients
                         }
-                        stream.shutdown(Shutdown::Write)?;
+                        stream.shutdown_std(Shutdown::Write)?;
                         read_to_end(&mut stream).await
                     })
                 })
@@ -174,7 +174,7 @@ fn split_halves_of_one_stream_carry_both_directions_from_two_tasks() {
             let client = tempo::spawn(async move {
                 let mut stream = TcpStream::connect(addr).await?;
                 stream.write_all(FROM_CLIENT).await?;
-                stream.shutdown(Shutdown::Write)?;
+                stream.shutdown_std(Shutdown::Write)?;
                 read_to_end(&mut stream).await
             });
 
@@ -244,7 +244,9 @@ fn peer_shutdown_of_its_write_side_gives_eof_while_the_other_direction_still_wor
         tempo::run(async {
             let (mut client, mut server) = connected_pair().await;
             client.write_all(b"request").await.expect("write");
-            client.shutdown(Shutdown::Write).expect("shutdown(Write)");
+            client
+                .shutdown_std(Shutdown::Write)
+                .expect("shutdown(Write)");
 
             let mut request = [0u8; 7];
             server.read_exact(&mut request).await.expect("read request");
@@ -341,7 +343,7 @@ fn closing_after_the_peer_reset_is_ok_as_in_tokio() {
                     .unwrap_or_else(|e| panic!("{attempt} poll_close after RST: {e}"));
             }
             let err = conn
-                .shutdown(Shutdown::Write)
+                .shutdown_std(Shutdown::Write)
                 .expect_err("shutdown(Write) after RST");
             assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
         })
@@ -370,7 +372,7 @@ fn read_exact_on_early_eof_is_unexpected_eof() {
         tempo::run(async {
             let (mut client, mut server) = connected_pair().await;
             client.write_all(b"abc").await.expect("write");
-            client.shutdown(Shutdown::Write).expect("shutdown");
+            client.shutdown_std(Shutdown::Write).expect("shutdown");
             let mut buf = [0u8; 8];
             let err = server
                 .read_exact(&mut buf)
@@ -455,7 +457,7 @@ fn a_tempo_client_talks_to_a_std_server_on_a_plain_thread() {
         let reply = tempo::run(async move {
             let mut stream = TcpStream::connect(addr).await.expect("connect");
             stream.write_all(b"ping from tempo").await.expect("write");
-            stream.shutdown(Shutdown::Write).expect("shutdown");
+            stream.shutdown_std(Shutdown::Write).expect("shutdown");
             read_to_end(&mut stream).await.expect("read reply")
         });
 

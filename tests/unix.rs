@@ -85,7 +85,7 @@ fn fifty_clients_each_get_exactly_their_own_bytes_echoed_over_one_socket_file() 
                     assert_eq!(stream.peer_addr()?.as_pathname(), Some(path.as_path()));
                     let sent = pattern(20_000 + id as usize * 97, id);
                     stream.write_all(&sent).await?;
-                    stream.shutdown(Shutdown::Write)?;
+                    stream.shutdown_std(Shutdown::Write)?;
                     Ok::<_, io::Error>((sent, read_to_end(&mut stream).await?))
                 }));
             }
@@ -109,7 +109,7 @@ fn a_half_closed_stream_gives_eof_one_way_and_still_carries_the_other() {
         tempo::run(async {
             let (mut a, mut b) = UnixStream::pair().expect("pair");
             a.write_all(b"last words").await.expect("write");
-            a.shutdown(Shutdown::Write).expect("shutdown");
+            a.shutdown_std(Shutdown::Write).expect("shutdown");
             assert_eq!(
                 read_to_end(&mut b).await.expect("read to EOF"),
                 b"last words"
@@ -134,7 +134,7 @@ fn split_halves_on_two_tasks_carry_both_directions_and_dropping_the_writer_sends
             let client = tempo::spawn(async move {
                 let mut client = client;
                 client.write_all(b"the whole request").await?;
-                client.shutdown(Shutdown::Write)?;
+                client.shutdown_std(Shutdown::Write)?;
                 read_to_end(&mut client).await
             });
             let (mut read_half, mut write_half) = server.into_split();

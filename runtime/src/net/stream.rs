@@ -100,10 +100,11 @@ impl TcpStream {
         poll_fn(|cx| self.poll_read_shared(cx, buf)).await
     }
 
-    /// Read exactly `buf.len()` bytes. An end of stream first is `UnexpectedEof`, as with
-    /// `std::io::Read::read_exact`.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(&self.io, buf).await
+    /// Read exactly `buf.len()` bytes, and return that count (as tokio's `read_exact` does).
+    /// An end of stream first is `UnexpectedEof`, as with `std::io::Read::read_exact`.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_exact(&self.io, buf).await?;
+        Ok(buf.len())
     }
 
     /// Write some of `buf`; returns how many bytes were written.
@@ -122,10 +123,19 @@ impl TcpStream {
         Ok(())
     }
 
-    /// Shut down the read half, the write half, or both, like
-    /// `std::net::TcpStream::shutdown`. `Shutdown::Write` sends FIN: the peer reads end of
-    /// stream, and can still send to us.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    /// Shut down the write direction, as tokio's `AsyncWriteExt::shutdown` does: send FIN,
+    /// so the peer reads end of stream and can still send to us. A peer already gone (reset)
+    /// is not an error: there is nobody left to tell.
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        match self.shutdown_std(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            done => done,
+        }
+    }
+
+    /// Shut down the read half, the write half, or both, now, exactly as
+    /// `std::net::TcpStream::shutdown` does (a reset peer is `NotConnected` here).
+    pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
 
@@ -339,7 +349,7 @@ impl futures_io::AsyncWrite for TcpStream {
     /// every connection it finishes; without this, each client that resets would be an
     /// error.)
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.shutdown(Shutdown::Write) {
+        match self.shutdown_std(Shutdown::Write) {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
             done => Poll::Ready(done),
         }

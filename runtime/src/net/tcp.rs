@@ -57,9 +57,10 @@ impl OwnedReadHalf {
         poll_fn(|cx| self.stream.poll_read_shared(cx, buf)).await
     }
 
-    /// Read exactly `buf.len()` bytes, or fail with `UnexpectedEof`.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(&self.stream.io, buf).await
+    /// Read exactly `buf.len()` bytes and return that count, or fail with `UnexpectedEof`.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_exact(&self.stream.io, buf).await?;
+        Ok(buf.len())
     }
 
     /// The remote address.
@@ -99,9 +100,13 @@ impl OwnedWriteHalf {
         Ok(())
     }
 
-    /// Shut down the write direction now: the peer reads end of stream.
-    pub fn shutdown(&self) -> io::Result<()> {
-        self.stream.shutdown(Shutdown::Write)
+    /// Shut down the write direction, as tokio's `AsyncWriteExt::shutdown` does: the peer
+    /// reads end of stream. A peer already gone (reset) is not an error.
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        match self.stream.shutdown_std(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            done => done,
+        }
     }
 
     /// The remote address.
@@ -119,7 +124,7 @@ impl Drop for OwnedWriteHalf {
     fn drop(&mut self) {
         if self.shutdown_on_drop {
             // The peer may already be gone (NotConnected); there is nothing to tell it then.
-            let _ = self.stream.shutdown(Shutdown::Write);
+            let _ = self.stream.shutdown_std(Shutdown::Write);
         }
     }
 }
@@ -156,7 +161,11 @@ impl futures_io::AsyncWrite for OwnedWriteHalf {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown())
+        // A reset peer is not an error here, as in tokio (see `TcpStream::poll_close`).
+        Poll::Ready(match self.stream.shutdown_std(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            done => done,
+        })
     }
 }
 

@@ -90,8 +90,9 @@ impl OwnedReadHalf {
 
     /// Read exactly `buf.len()` bytes, or fail with `UnexpectedEof`.
     /// See [`UnixStream::into_split`] for an example.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(&self.stream.io, buf).await
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_exact(&self.stream.io, buf).await?;
+        Ok(buf.len())
     }
 
     /// The peer's address. See [`UnixStream::peer_addr`].
@@ -159,15 +160,18 @@ impl OwnedWriteHalf {
     /// # use tempo_runtime as tempo;
     /// tempo::run(async {
     ///     let (a, mut b) = tempo::net::UnixStream::pair()?;
-    ///     let (_read, write) = a.into_split();
-    ///     write.shutdown()?;
+    ///     let (_read, mut write) = a.into_split();
+    ///     write.shutdown().await?;
     ///     assert_eq!(b.read(&mut [0; 8]).await?, 0);
     ///     Ok::<(), std::io::Error>(())
     /// })
     /// .unwrap();
     /// ```
-    pub fn shutdown(&self) -> io::Result<()> {
-        self.stream.shutdown(Shutdown::Write)
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        match self.stream.shutdown_std(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            done => done,
+        }
     }
 
     /// The peer's address. See [`UnixStream::peer_addr`].
@@ -185,7 +189,7 @@ impl Drop for OwnedWriteHalf {
     fn drop(&mut self) {
         if self.shutdown_on_drop {
             // The peer may already be gone (NotConnected); there is nothing to tell it then.
-            let _ = self.stream.shutdown(Shutdown::Write);
+            let _ = self.stream.shutdown_std(Shutdown::Write);
         }
     }
 }
@@ -222,7 +226,11 @@ impl futures_io::AsyncWrite for OwnedWriteHalf {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown())
+        Poll::Ready(match self.stream.shutdown_std(Shutdown::Write) {
+            // A reset peer is not an error here, as in tokio (see `TcpStream::poll_close`).
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            done => done,
+        })
     }
 }
 

@@ -129,8 +129,9 @@ impl UnixStream {
     /// })
     /// .unwrap();
     /// ```
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(&self.io, buf).await
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_exact(&self.io, buf).await?;
+        Ok(buf.len())
     }
 
     /// Write some of `buf`; returns how many bytes were written. Cancel-safe.
@@ -177,15 +178,24 @@ impl UnixStream {
     /// use std::net::Shutdown;
     /// tempo::run(async {
     ///     let (mut a, mut b) = tempo::net::UnixStream::pair()?;
-    ///     a.shutdown(Shutdown::Write)?;
+    ///     a.shutdown_std(Shutdown::Write)?;
     ///     assert_eq!(b.read(&mut [0; 8]).await?, 0);
     ///     b.write_all(b"still open").await?;
     ///     Ok::<(), std::io::Error>(())
     /// })
     /// .unwrap();
     /// ```
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
+    }
+
+    /// Shut down the write direction, as tokio's `AsyncWriteExt::shutdown` does: the peer
+    /// reads end of stream. A peer already gone is not an error.
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        match self.shutdown_std(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            done => done,
+        }
     }
 
     /// The address of the peer: its path, or unnamed (a client that did not bind, or one
@@ -253,7 +263,11 @@ impl futures_io::AsyncWrite for UnixStream {
     }
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
+        Poll::Ready(match self.shutdown_std(Shutdown::Write) {
+            // A reset peer is not an error here, as in tokio (see `TcpStream::poll_close`).
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            done => done,
+        })
     }
 }
 
