@@ -113,7 +113,7 @@ impl OwnedReadHalf {
     ///     let (a, _b) = tempo::net::UnixStream::pair()?;
     ///     let (read, write) = a.into_split();
     ///     let a = read.reunite(write).expect("halves of one stream");
-    ///     a.shutdown(std::net::Shutdown::Both)?;
+    ///     a.shutdown_std(std::net::Shutdown::Both)?;
     ///     Ok::<(), std::io::Error>(())
     /// })
     /// .unwrap();
