@@ -7,9 +7,10 @@
 //! until the entry goes (`reaped`), failing after [`LOST`]: that is a deadline for an
 //! outcome, not an ordering of events by sleeping. No test sleeps to order anything.
 //!
-//! Three tests need the process to themselves — counting threads, a first `SIGCHLD`
-//! listener created after the child already exited, and a zombie that only the next spawn
-//! may reap — so they re-run this test binary on just one test each (`alone`).
+//! Some tests need the process to themselves — counting threads, a first `SIGCHLD`
+//! listener created after the child already exited, a zombie that only the next spawn may
+//! reap, orphans that only their own task may reap (any other test's wait would sweep them
+//! too) — so they re-run this test binary on just one test each (`alone`).
 
 #![cfg(target_os = "linux")]
 
@@ -137,6 +138,17 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// `sleep 1000`, a child that runs until killed. Its stdout and stderr are null, so that
+/// one a bug left running cannot hold [`alone`]'s output pipes open for 1000 s.
+fn sleeper() -> Command {
+    let mut sleep = Command::new("sleep");
+    sleep
+        .arg("1000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    sleep
 }
 
 /// `cat`, with stdin and stdout piped.
@@ -354,7 +366,7 @@ fn wait_is_cancel_safe() {
 #[test]
 fn kill_sends_sigkill_and_waits() {
     run(|| async {
-        let mut child = Command::new("sleep").arg("1000").spawn()?;
+        let mut child = sleeper().spawn()?;
         let pid = child.id().expect("running");
         within("kill", child.kill()).await?;
         let status = child.try_wait()?.expect("killed and waited for");
@@ -369,7 +381,7 @@ fn kill_sends_sigkill_and_waits() {
 #[test]
 fn start_kill_returns_at_once_and_wait_collects() {
     run(|| async {
-        let mut child = Command::new("sleep").arg("1000").spawn()?;
+        let mut child = sleeper().spawn()?;
         child.start_kill()?;
         let status = within("wait after start_kill", child.wait()).await?;
         assert_eq!(status.signal(), Some(libc::SIGKILL));
@@ -380,10 +392,7 @@ fn start_kill_returns_at_once_and_wait_collects() {
 #[test]
 fn kill_on_drop_kills_the_child_and_reaps_it() {
     run(|| async {
-        let child = Command::new("sleep")
-            .arg("1000")
-            .kill_on_drop(true)
-            .spawn()?;
+        let child = sleeper().kill_on_drop(true).spawn()?;
         let pid = child.id().expect("running");
         drop(child);
         reaped(pid).await;
@@ -409,7 +418,7 @@ fn a_dropped_child_is_reaped_when_it_exits() {
 #[test]
 fn a_dropped_child_runs_on_and_is_reaped_when_killed_by_others() {
     run(|| async {
-        let child = Command::new("sleep").arg("1000").spawn()?;
+        let child = sleeper().spawn()?;
         let pid = child.id().expect("running");
         drop(child);
         for _ in 0..20 {
@@ -429,6 +438,24 @@ fn a_dropped_child_runs_on_and_is_reaped_when_killed_by_others() {
         reaped(pid).await;
         Ok(())
     });
+}
+
+/// The three tests above, alone in a process: there, no other test's wait sweeps the set,
+/// so each dropped child is reaped by the task its drop spawned, or not at all.
+#[test]
+fn dropped_children_are_reaped_by_their_own_orphan_task() {
+    alone("dropped_children_are_reaped_by_their_own_orphan_task_alone");
+}
+
+#[test]
+#[ignore = "run by dropped_children_are_reaped_by_their_own_orphan_task, alone"]
+fn dropped_children_are_reaped_by_their_own_orphan_task_alone() {
+    if std::env::var_os(ALONE).is_none() {
+        return;
+    }
+    kill_on_drop_kills_the_child_and_reaps_it();
+    a_dropped_child_is_reaped_when_it_exits();
+    a_dropped_child_runs_on_and_is_reaped_when_killed_by_others();
 }
 
 /// Dropped while its runtime shuts down, a child has no task to wait for it; the next
@@ -463,8 +490,10 @@ fn an_orphan_left_by_a_dropped_runtime_is_reaped_by_the_next_spawn_alone() {
         drop(stdin);
         until_zombie(pid);
         tempo::run(async {
-            assert!(Command::new("true").status().await?.success());
+            // Before any wait, so before any sweep: the spawn itself must reap it.
+            let mut next = Command::new("true").spawn()?;
             assert_eq!(proc_state(pid), None, "the next spawn reaped the orphan");
+            assert!(next.wait().await?.success());
             Ok::<(), io::Error>(())
         })
         .expect("the second runtime");
