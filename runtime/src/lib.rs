@@ -47,6 +47,7 @@
 //! | `asyncio.start_server`          | [`net::TcpListener`]                               |
 //! | `open_connection`, streams      | [`net::TcpStream`]                                 |
 //! | `create_datagram_endpoint`      | [`net::UdpSocket`]                                 |
+//! | `create_subprocess_exec`        | `process::Command`, `process::Child` (Unix)        |
 //! | `_run_once`                     | `worker::Worker::block_on`                         |
 //!
 //! # tokio-only libraries
@@ -88,16 +89,17 @@
 //! 9. `net/` — sockets: `addr.rs` (names resolved on the blocking pool), `stream.rs` (the one
 //!    runtime file a read crosses between `worker.rs` and the task), `udp.rs`, `tcp.rs`,
 //!    `listener.rs`, and `unix/` (Unix-domain streams, listeners and datagrams); see
-//!    `net/mod.rs`.
-//!    With the `hyper` feature, `hyper/` — hyper's I/O, executor and timer traits on
-//!    tempo's streams, tasks and sleeps; see `hyper/mod.rs`.
+//!    `net/mod.rs`. `process/` — child processes (Unix): their pipes, their exit by
+//!    `SIGCHLD`, the reaper; see `process/mod.rs`. With the `hyper` feature, `hyper/` —
+//!    hyper's I/O, executor and timer traits on tempo's streams, tasks and sleeps; see
+//!    `hyper/mod.rs`.
 //! 10. `diagnostics/service.rs` — the service thread: watchdog, monitor console, SIGUSR1.
 //! 11. `runtime/config.rs`, `runtime/threads.rs`, `runtime/runtime.rs`,
 //!     `runtime/builder.rs` — what a runtime is built from, its worker threads, the
 //!     [`Runtime`] and [`run`], and the [`Builder`].
 //!
-//! `runtime/mod.rs`, `task/mod.rs`, `blocking/mod.rs`, `diagnostics/mod.rs` and
-//! `net/mod.rs` list their files in the same order.
+//! `runtime/mod.rs`, `task/mod.rs`, `blocking/mod.rs`, `diagnostics/mod.rs`, `net/mod.rs`
+//! and `process/mod.rs` list their files in the same order.
 
 #![forbid(unsafe_code)]
 
@@ -126,8 +128,10 @@ pub mod task;
 // 8. Files, on the blocking pool.
 pub mod fs;
 
-// 9. Sockets.
+// 9. Sockets; child processes.
 pub mod net;
+#[cfg(unix)]
+pub mod process;
 
 // 9. hyper's runtime traits, on tempo (the `hyper` feature).
 #[cfg(feature = "hyper")]

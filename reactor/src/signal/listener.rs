@@ -129,6 +129,17 @@ impl SignalListener {
         self.kind
     }
 
+    /// The signal's generation when this listener last delivered, or was created: how
+    /// many dispatches, process-wide, had found the signal pending by then (rule 4).
+    ///
+    /// Every listener of a signal, in every runtime, reads the same counter, so the
+    /// numbers compare: of two listeners, the one with the larger generation has heard a
+    /// later delivery. `tempo::process` uses it so that, of all the tasks one `SIGCHLD`
+    /// wakes, only the first looks at every child (`runtime/src/process/reaper.rs`).
+    pub fn generation(&self) -> u64 {
+        self.seen
+    }
+
     /// `Ready(Ok(()))` if the signal arrived (at least once) since the last delivery to this
     /// listener; otherwise park the task's waker and return `Pending`. An error means the
     /// reactor this listener was registered with has shut down (or reading the pipe failed).
