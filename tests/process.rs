@@ -89,13 +89,7 @@ fn until_zombie(pid: u32) {
 /// it fails.
 fn alone(name: &str) {
     let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            name,
-            "--exact",
-            "--ignored",
-            "--test-threads=1",
-            "--nocapture",
-        ])
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
         .env(ALONE, "1")
         .output()
         .expect("re-run the test binary");
@@ -444,14 +438,10 @@ fn a_dropped_child_runs_on_and_is_reaped_when_killed_by_others() {
 /// so each dropped child is reaped by the task its drop spawned, or not at all.
 #[test]
 fn dropped_children_are_reaped_by_their_own_orphan_task() {
-    alone("dropped_children_are_reaped_by_their_own_orphan_task_alone");
-}
-
-#[test]
-#[ignore = "run by dropped_children_are_reaped_by_their_own_orphan_task, alone"]
-fn dropped_children_are_reaped_by_their_own_orphan_task_alone() {
+    // Alone in a process of its own: the test re-runs this binary on itself (`alone`),
+    // and that run, seeing `ALONE`, does the work.
     if std::env::var_os(ALONE).is_none() {
-        return;
+        return alone("dropped_children_are_reaped_by_their_own_orphan_task");
     }
     kill_on_drop_kills_the_child_and_reaps_it();
     a_dropped_child_is_reaped_when_it_exits();
@@ -462,14 +452,10 @@ fn dropped_children_are_reaped_by_their_own_orphan_task_alone() {
 /// spawn, in the next runtime, reaps it. (Alone: another test's sweep would reap it too.)
 #[test]
 fn an_orphan_left_by_a_dropped_runtime_is_reaped_by_the_next_spawn() {
-    alone("an_orphan_left_by_a_dropped_runtime_is_reaped_by_the_next_spawn_alone");
-}
-
-#[test]
-#[ignore = "run by an_orphan_left_by_a_dropped_runtime_is_reaped_by_the_next_spawn, alone"]
-fn an_orphan_left_by_a_dropped_runtime_is_reaped_by_the_next_spawn_alone() {
+    // Alone in a process of its own: the test re-runs this binary on itself (`alone`),
+    // and that run, seeing `ALONE`, does the work.
     if std::env::var_os(ALONE).is_none() {
-        return;
+        return alone("an_orphan_left_by_a_dropped_runtime_is_reaped_by_the_next_spawn");
     }
     with_hang_guard(|| {
         let runtime = tempo::Runtime::new().expect("a runtime");
@@ -619,14 +605,10 @@ fn children_of_a_multi_worker_runtime_are_all_reaped() {
 /// still end.
 #[test]
 fn a_hundred_concurrent_children_add_no_threads() {
-    alone("a_hundred_concurrent_children_add_no_threads_alone");
-}
-
-#[test]
-#[ignore = "run by a_hundred_concurrent_children_add_no_threads, alone in its process"]
-fn a_hundred_concurrent_children_add_no_threads_alone() {
+    // Alone in a process of its own: the test re-runs this binary on itself (`alone`),
+    // and that run, seeing `ALONE`, does the work.
     if std::env::var_os(ALONE).is_none() {
-        return;
+        return alone("a_hundred_concurrent_children_add_no_threads");
     }
     tempo::run(async {
         let before = threads();
@@ -677,14 +659,10 @@ fn a_hundred_concurrent_children_add_no_threads_alone() {
 /// handler was installed yet, so the signal went nowhere — is still found by `wait`.
 #[test]
 fn a_child_that_exited_before_anyone_listened_is_waited_for() {
-    alone("a_child_that_exited_before_anyone_listened_is_waited_for_alone");
-}
-
-#[test]
-#[ignore = "run by a_child_that_exited_before_anyone_listened_is_waited_for, alone"]
-fn a_child_that_exited_before_anyone_listened_is_waited_for_alone() {
+    // Alone in a process of its own: the test re-runs this binary on itself (`alone`),
+    // and that run, seeing `ALONE`, does the work.
     if std::env::var_os(ALONE).is_none() {
-        return;
+        return alone("a_child_that_exited_before_anyone_listened_is_waited_for");
     }
     tempo::run(async {
         for _ in 0..2 {
