@@ -31,7 +31,7 @@
 mod addr;
 
 // 2. A connected TCP stream; a UDP socket.
-mod stream;
+pub(crate) mod stream;
 mod udp;
 
 // 3. A stream's owned halves.

@@ -206,7 +206,7 @@ impl TcpStream {
 /// ready? → `read(2)` → `WouldBlock` clears readiness and waits again; a short read
 /// clears it too, sparing the syscall that would only say `WouldBlock`.
 #[inline(always)]
-pub(super) fn poll_read<S>(
+pub(crate) fn poll_read<S>(
     io: &Registered<S>,
     cx: &mut Context<'_>,
     buf: &mut [u8],
@@ -235,7 +235,7 @@ where
 
 /// One write. A short write means the send buffer is full: clear readiness.
 #[inline(always)]
-pub(super) fn poll_write<S>(
+pub(crate) fn poll_write<S>(
     io: &Registered<S>,
     cx: &mut Context<'_>,
     buf: &[u8],

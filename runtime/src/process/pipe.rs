@@ -15,14 +15,15 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use mio::Interest;
 use mio::unix::pipe::{Receiver, Sender};
-use tempo_executor::coop;
-use tempo_reactor::{Direction, Registered};
+use tempo_reactor::Registered;
+
+use crate::net::stream;
 
 /// How much [`PipeReader::poll_read_to_end`] asks for per `read(2)`: a Linux pipe's
 /// default capacity, so one read usually empties the pipe.
@@ -120,25 +121,11 @@ impl PipeReader {
         })
     }
 
-    /// One read, by the readiness protocol (as `TcpStream::poll_read_shared`).
+    /// One read, by the readiness protocol: the very code a `TcpStream` reads with
+    /// (`net/stream.rs`). A short read means the pipe is empty now; zero is end of file,
+    /// which stays.
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        ready!(coop::poll_proceed(cx));
-        let registration = self.io.registration();
-        loop {
-            let ev = ready!(registration.poll_ready(cx, Direction::Read))?;
-            match self.io.get_ref().read(buf) {
-                Ok(n) => {
-                    // Short: the pipe is empty now. Zero is end of file, which stays.
-                    if n > 0 && n < buf.len() {
-                        registration.clear_readiness(ev);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_readiness(ev),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        stream::poll_read(&self.io, cx, buf)
     }
 
     /// Append everything up to end of file to `buf`. Cancel-safe in the sense that matters
@@ -227,7 +214,8 @@ impl ChildStdin {
         Ok(())
     }
 
-    /// One write, by the readiness protocol: a short write means the pipe is full.
+    /// One write, by the readiness protocol (`net/stream.rs`'s, as a socket's): a short write
+    /// means the pipe is full.
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let Some(io) = &self.pipe else {
             return Poll::Ready(Err(io::Error::new(
@@ -235,22 +223,7 @@ impl ChildStdin {
                 "tempo: the child's stdin was closed",
             )));
         };
-        ready!(coop::poll_proceed(cx));
-        let registration = io.registration();
-        loop {
-            let ev = ready!(registration.poll_ready(cx, Direction::Write))?;
-            match io.get_ref().write(buf) {
-                Ok(n) => {
-                    if n < buf.len() {
-                        registration.clear_readiness(ev);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_readiness(ev),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        stream::poll_write(io, cx, buf)
     }
 }
 
