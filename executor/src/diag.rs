@@ -252,12 +252,12 @@ impl Diagnostics {
             }
         };
         if let Some((label, poll, elapsed)) = report {
-            log::warn!(
+            warn(format_args!(
                 "tempo: slow poll: task {id} {label} ran for {elapsed:?} in its poll #{poll} on \
                  worker {worker}, blocking every other task on that worker; move blocking work \
                  to spawn_blocking",
                 worker = self.worker,
-            );
+            ));
         }
     }
 
@@ -353,6 +353,22 @@ impl TaskObserver for Diagnostics {
             TaskEvent::PollEnded { requeued } => self.on_poll_end(task, requeued),
             TaskEvent::Finished(outcome) => self.on_finish(task, outcome),
         }
+    }
+}
+
+/// Say one of debug mode's warnings: through `log` when a logger would show it, else on
+/// stderr.
+///
+/// Debug mode is asked for explicitly (`TEMPO_DEBUG=1`, `Builder::slow_poll_threshold`), so it
+/// must speak even in a program that installed no logger — `log`'s records go nowhere then.
+/// asyncio's debug mode does the same through `logging`'s last-resort handler, which writes
+/// warnings to stderr. With a logger installed whose level shows warnings, the warning is a
+/// `log` record like any other, for the application to route.
+pub fn warn(message: fmt::Arguments<'_>) {
+    if log::log_enabled!(log::Level::Warn) {
+        log::warn!("{message}");
+    } else {
+        eprintln!("{message}");
     }
 }
 

@@ -137,14 +137,12 @@ impl Phase {
         let ran = now - started;
         if threshold.is_some_and(|t| ran > t) {
             stats.record_long_turn();
-            log::warn!(
+            tempo_executor::diag::warn(format_args!(
                 "tempo: long loop turn on worker {}: {ran:?} running {polls} task polls, after \
                  a reactor turn that delivered {} I/O events and fired {} timers; I/O and \
                  timers waited all that time",
-                worker.number,
-                self.last_turn.events,
-                self.last_turn.timers,
-            );
+                worker.number, self.last_turn.events, self.last_turn.timers,
+            ));
         }
         stats.set_queue_depth(worker.executor.ready_len());
         self.turn_started = Some(now);

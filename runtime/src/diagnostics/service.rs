@@ -146,7 +146,7 @@ async fn watchdog(diag: Arc<RuntimeDiag>, threshold: Duration) {
         tick.tick().await;
         for worker in &diag.workers {
             if let Some(stuck) = worker.tasks.take_stuck_poll() {
-                log::warn!(
+                tempo_executor::diag::warn(format_args!(
                     "tempo watchdog: worker {} is blocked now: task {} {} has been running for \
                      {:?} in its poll #{}, and no other task, socket or timer on that worker \
                      can make progress until it returns",
@@ -155,7 +155,7 @@ async fn watchdog(diag: Arc<RuntimeDiag>, threshold: Duration) {
                     stuck.task.label(),
                     stuck.running_for,
                     stuck.poll,
-                );
+                ));
             }
         }
     }

@@ -1,0 +1,72 @@
+//! Debug mode speaks without setup: `TEMPO_DEBUG=1` in a program that installed no logger
+//! prints its warnings on stderr (asyncio's debug mode does the same through `logging`'s
+//! last-resort handler). With a logger, they are `log` records instead — `tests/diagnostics.rs`
+//! captures them there.
+//!
+//! This test binary installs no logger, and each test runs its program in a child process
+//! (this same binary, re-run on the one test with [`CHILD`] set), so that the child's stderr
+//! can be read whole and nothing else in the process can have installed one.
+
+use std::process::Command;
+use std::time::Duration;
+
+/// Set in the child run: do the work instead of starting a child.
+const CHILD: &str = "TEMPO_TEST_DEBUG_STDERR_CHILD";
+
+/// Re-run this binary on the test `name` alone, with `TEMPO_DEBUG` set to `debug` (or unset),
+/// and return the child's stderr. Panics if the child failed.
+fn child_stderr(name: &str, debug: Option<&str>) -> String {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
+        .env(CHILD, "1");
+    match debug {
+        Some(value) => command.env("TEMPO_DEBUG", value),
+        None => command.env_remove("TEMPO_DEBUG"),
+    };
+    let output = command.output().expect("re-run the test binary");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "{name}, run as a child, failed:\n{}{stderr}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    stderr
+}
+
+/// The program: a task that blocks its worker for 150 ms in one poll — longer than debug
+/// mode's 100 ms threshold — and nothing else.
+fn block_the_loop_once() {
+    tempo::run(async {
+        tempo::spawn(async {
+            // The blocking call is the subject of the test, not a way to order events.
+            std::thread::sleep(Duration::from_millis(150));
+        })
+        .await
+        .expect("the blocking task");
+    });
+}
+
+#[test]
+fn debug_mode_without_a_logger_warns_on_stderr() {
+    if std::env::var_os(CHILD).is_some() {
+        return block_the_loop_once();
+    }
+    let stderr = child_stderr("debug_mode_without_a_logger_warns_on_stderr", Some("1"));
+    assert!(
+        stderr.contains("tempo: slow poll: task") && stderr.contains("spawn_blocking"),
+        "no slow-poll warning on stderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn without_debug_mode_the_same_program_says_nothing() {
+    if std::env::var_os(CHILD).is_some() {
+        return block_the_loop_once();
+    }
+    let stderr = child_stderr("without_debug_mode_the_same_program_says_nothing", None);
+    assert!(
+        !stderr.contains("tempo:") && !stderr.contains("tempo watchdog"),
+        "debug mode is off, yet tempo spoke:\n{stderr}"
+    );
+}
