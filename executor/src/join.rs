@@ -301,24 +301,39 @@ impl fmt::Debug for AbortHandle {
     }
 }
 
-/// `JoinHandle::abort`: flag the task, then wake it so its worker sees the flag, telling
-/// the worker's observer why.
+/// `JoinHandle::abort`: tell the worker's observer why, then flag the task and wake it so
+/// its worker sees the flag.
+///
+/// The cause is announced *before* the flag is set: once the flag is up, the worker may
+/// cancel the task and announce its end at any moment (it may be running it on another
+/// thread right now), and a cause told after that end would find no task to attach to. A
+/// cause told for a task that then turns out to be finished already is ignored by the
+/// observer (`diag.rs` matches it against the task's id).
 fn abort(task: RawTask, cause: CancelCause) {
-    let prev = task.header().state.request_cancel();
-    if prev.is_complete() || prev.is_cancelled() {
+    let seen = task.header().state.load();
+    if seen.is_complete() || seen.is_cancelled() {
         return;
     }
-    // An unbound task is on its way to its worker, which will schedule it and see the flag.
-    if prev.is_bound() {
-        let r = task.wake_ref();
+    // An unbound task is on its way to its worker, which will schedule it and see the flag;
+    // with no worker yet, there is no observer to tell.
+    let bound = seen.is_bound().then(|| task.wake_ref());
+    if let Some(r) = bound {
         with_current(|current| match current {
             Some(executor) if executor.index == r.worker => {
                 if let Some(observer) = executor.observer() {
                     observer.on_event(r.task, TaskEvent::CancelRequested(&cause));
                 }
-                executor.wake(r.task);
             }
-            _ => registry::abort_remote(r, cause),
-        })
+            _ => registry::announce_remote(r, TaskEvent::CancelRequested(&cause)),
+        });
     }
+    let prev = task.header().state.request_cancel();
+    if prev.is_complete() || prev.is_cancelled() || !prev.is_bound() {
+        return;
+    }
+    let r = task.wake_ref();
+    with_current(|current| match current {
+        Some(executor) if executor.index == r.worker => executor.wake(r.task),
+        _ => registry::wake_remote(r),
+    })
 }

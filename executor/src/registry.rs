@@ -22,7 +22,6 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::observe::{SpawnMeta, TaskEvent, TaskObserver};
 use crate::task::TaskId;
-use crate::task::outcome::CancelCause;
 use crate::task::raw::RawTask;
 use crate::wake_ref::{MAX_WORKERS, WakeRef};
 
@@ -164,15 +163,13 @@ pub(crate) fn wake_remote(r: WakeRef) {
     });
 }
 
-/// Abort a task that belongs to a worker on another thread: its cancel flag is set; tell
-/// the worker's observer why, and wake the task so that its worker sees the flag.
-pub(crate) fn abort_remote(r: WakeRef, cause: CancelCause) {
+/// Tell the observer of a worker on another thread (if it has one) that one of its tasks
+/// took a step — an abort's cause, announced from the aborting thread.
+pub(crate) fn announce_remote(r: WakeRef, event: TaskEvent<'_>) {
     with_remote(r.worker, |remote| {
         if let Some(observer) = remote.observer.get() {
-            observer.on_event(r.task, TaskEvent::CancelRequested(&cause));
+            observer.on_event(r.task, event);
         }
-        // A send fails only if the worker is shutting down; then there is nobody to wake.
-        let _ = remote.send(Message::Wake(r.task));
     });
 }
 

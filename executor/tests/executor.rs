@@ -1609,3 +1609,53 @@ fn shutdown_announces_the_tasks_it_cancels() {
 }
 
 const _: fn() = <OwnedExecutor as AmbiguousIfSend<_>>::check;
+
+/// Records events like [`Recorder`], but takes its time over a cancel request — as an
+/// aborting thread preempted at that moment would.
+#[derive(Default)]
+struct SlowToHearCancel(Recorder);
+
+impl tempo_executor::TaskObserver for SlowToHearCancel {
+    fn on_event(&self, task: tempo_executor::TaskId, event: tempo_executor::TaskEvent<'_>) {
+        let cancel = matches!(event, tempo_executor::TaskEvent::CancelRequested(_));
+        if cancel {
+            // Not ordering anything: it widens the window in which a worker that had seen
+            // the cancel flag first would finish the task before its cause was told. The
+            // order asserted below is the code's, whatever the timing.
+            thread::sleep(std::time::Duration::from_millis(50));
+        }
+        self.0.on_event(task, event);
+    }
+}
+
+/// A task that keeps running (it wakes itself on every poll) is aborted from another
+/// thread: its cause is announced before its end, never after, so a task dump can say what
+/// cancelled it.
+#[test]
+fn an_abort_of_a_running_task_from_another_thread_announces_its_cause_before_its_end() {
+    let (executor, _) = executor();
+    let recorder = Arc::new(SlowToHearCancel::default());
+    executor.observe(recorder.clone());
+    let cancelled = block_on(&executor, async {
+        let handle = spawn(std::future::poll_fn(|cx| {
+            cx.waker().wake_by_ref();
+            Poll::<()>::Pending
+        }));
+        let abort = handle.abort_handle();
+        let aborter = thread::spawn(move || abort.abort());
+        let cancelled = handle.await.unwrap_err().is_cancelled();
+        aborter.join().unwrap();
+        cancelled
+    });
+    assert!(cancelled);
+    let lines = recorder.0.lines();
+    let requested = lines
+        .iter()
+        .position(|l| l.starts_with("cancel requested: abort() at"))
+        .unwrap_or_else(|| panic!("no cancel request in {lines:#?}"));
+    assert_eq!(lines.last().unwrap(), "cancelled", "{lines:#?}");
+    assert!(
+        requested < lines.len() - 1,
+        "the cause came after the end: {lines:#?}"
+    );
+}
