@@ -175,6 +175,33 @@ fn a_seek_then_a_read_reads_from_the_new_position() {
     });
 }
 
+/// A read through the traits reads ahead; `set_len` must not leave those bytes to be read
+/// after the file was cut (tokio discards them too).
+#[test]
+fn set_len_after_a_read_ahead_reads_only_what_the_file_still_holds() {
+    let dir = TempDir::new("set_len");
+    with_hang_guard(move || {
+        tempo::run(async move {
+            fs::write(dir.join("digits"), b"0123456789").await.unwrap();
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(dir.join("digits"))
+                .map(File::from_std)
+                .unwrap();
+            let mut two = [0; 2];
+            AsyncReadExt::read_exact(&mut file, &mut two).await.unwrap();
+            assert_eq!(&two, b"01");
+            file.set_len(4).await.unwrap();
+            let mut rest = Vec::new();
+            AsyncReadExt::read_to_end(&mut file, &mut rest)
+                .await
+                .unwrap();
+            assert_eq!(rest, b"23", "bytes from before the cut were read");
+        })
+    });
+}
+
 #[test]
 fn a_write_through_the_trait_returns_at_once_and_its_error_comes_back_from_flush() {
     let dir = TempDir::new("write-error");

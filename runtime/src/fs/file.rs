@@ -4,7 +4,7 @@
 
 use std::fs::{Metadata, OpenOptions};
 use std::future::poll_fn;
-use std::io::{self, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -259,14 +259,25 @@ impl File {
     }
 
     /// Run `f` with the std file on the blocking pool, after the call in flight; then
-    /// report an earlier write's error, if any, before `f`'s.
+    /// report an earlier write's error, if any, before `f`'s. Bytes read ahead are given
+    /// back first (the position moves back over them), as a seek does: after `set_len`, a
+    /// read must not return bytes from before the file changed.
     async fn other<F>(&mut self, f: F) -> io::Result<()>
     where
         F: FnOnce(&std::fs::File) -> io::Result<()> + Send + 'static,
     {
         let done = self
             .inflight
-            .run(&self.std, move |file, _buf| Operation::Other(f(file)))
+            .run(&self.std, move |file, buf| {
+                let result = match buf.discard() {
+                    0 => Ok(()),
+                    back => {
+                        let mut file = file;
+                        file.seek(SeekFrom::Current(back)).map(drop)
+                    }
+                };
+                Operation::Other(result.and_then(|()| f(file)))
+            })
             .await?;
         let Operation::Other(result) = done else {
             unreachable!("an other job reports other")

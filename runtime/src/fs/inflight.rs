@@ -78,7 +78,7 @@ impl Buf {
 
     /// Forget the waiting bytes; returns how far to move the file back to unread them (a
     /// negative offset, or 0).
-    fn discard(&mut self) -> i64 {
+    pub(super) fn discard(&mut self) -> i64 {
         let ahead = (self.bytes.len() - self.pos) as i64;
         self.clear();
         -ahead
