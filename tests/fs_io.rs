@@ -175,8 +175,8 @@ fn a_seek_then_a_read_reads_from_the_new_position() {
     });
 }
 
-/// A read through the traits reads ahead; `set_len` must not leave those bytes to be read
-/// after the file was cut (tokio discards them too).
+/// Bytes a dropped read took from the file are held for the next read; `set_len` must not
+/// leave them to be read after the file was cut (tokio discards them too).
 #[test]
 fn set_len_after_a_read_ahead_reads_only_what_the_file_still_holds() {
     let dir = TempDir::new("set_len");
@@ -189,9 +189,17 @@ fn set_len_after_a_read_ahead_reads_only_what_the_file_still_holds() {
                 .open(dir.join("digits"))
                 .map(File::from_std)
                 .unwrap();
+            // A read of all ten bytes, started and then dropped: its bytes are kept for the
+            // next reads — read ahead, as far as the file is concerned.
+            let mut ten = [0; 10];
+            {
+                let mut read = pin!(AsyncReadExt::read(&mut file, &mut ten));
+                let first = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx).is_pending())).await;
+                assert!(first, "a file read goes to the blocking pool");
+            }
             let mut two = [0; 2];
             AsyncReadExt::read_exact(&mut file, &mut two).await.unwrap();
-            assert_eq!(&two, b"01");
+            assert_eq!(&two, b"01"); // "23456789" are now held, read ahead
             file.set_len(4).await.unwrap();
             let mut rest = Vec::new();
             AsyncReadExt::read_to_end(&mut file, &mut rest)
