@@ -58,9 +58,11 @@ impl UnixStream {
     /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let stream = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
-        // A Unix connect completes at once or fails at once, except when the listener's
-        // backlog is full; then the socket becomes writable when it completes (tokio's
-        // recipe): wait for that, then ask the kernel how it went.
+        // On Linux a Unix connect completes or fails at once: a listener whose backlog is
+        // full makes it fail with `WouldBlock` (EAGAIN), returned to the caller as it is —
+        // as tokio does — rather than waited out. Where a connect can be in progress, the
+        // socket becomes writable when it completes: wait for that, then ask the kernel
+        // how it went.
         poll_fn(|cx| stream.io.registration().poll_ready(cx, Direction::Write)).await?;
         match stream.io.get_ref().take_error()? {
             Some(e) => Err(e),
