@@ -47,7 +47,9 @@ impl UnixStream {
     /// Connect to the socket bound at `path` — asyncio's `open_unix_connection(path)`.
     ///
     /// A path nobody bound is `NotFound`; a path bound by a socket nobody listens on any
-    /// more is `ConnectionRefused`.
+    /// more is `ConnectionRefused`. On Linux, a listener whose backlog of unaccepted
+    /// connections is full makes the connect fail at once with `WouldBlock`, as tokio's
+    /// does: try again later, or let the listener accept faster.
     ///
     /// ```no_run
     /// # use tempo_runtime as tempo;
