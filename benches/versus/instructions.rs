@@ -11,7 +11,10 @@
 //!    read and every write in a fresh `tempo::time::timeout`, beside `tokio-ct-timeout`
 //!    (`servers.rs`), its connection loop on tokio;
 //! 3. **HTTP**: `examples/http_hello` (release build, one worker) beside the HTTP part's
-//!    tokio server (`http.rs`), which compiles the same parser.
+//!    tokio server (`http.rs`), which compiles the same parser;
+//! 4. **hyper**: one hyper service (`servers.rs`, `hyper_hello`) on tempo through
+//!    `tempo::hyper` and on tokio through hyper-util, one worker each: the same HTTP code
+//!    above both runtimes, so the difference is the runtimes' alone.
 //!
 //! # One measurement
 //!
@@ -96,6 +99,9 @@ enum Row {
     EchoTimeout,
     /// http_hello and its tokio twin.
     Http,
+    /// One hyper service on tempo (`tempo::hyper`) and on tokio (hyper-util): the HTTP
+    /// server people really run, the same code above both runtimes.
+    Hyper,
 }
 
 impl Row {
@@ -104,6 +110,7 @@ impl Row {
             Row::Echo => "plain echo",
             Row::EchoTimeout => "echo, timeout per read and write",
             Row::Http => "http_hello",
+            Row::Hyper => "hyper, same service",
         }
     }
 
@@ -112,12 +119,13 @@ impl Row {
             Row::Echo => "echo",
             Row::EchoTimeout => "echo_timeout",
             Row::Http => "http",
+            Row::Hyper => "hyper",
         }
     }
 
     fn protocol(self) -> Protocol {
         match self {
-            Row::Http => Protocol::Http,
+            Row::Http | Row::Hyper => Protocol::Http,
             Row::Echo | Row::EchoTimeout => Protocol::Echo,
         }
     }
@@ -159,7 +167,7 @@ enum Program {
 const ANY_PORT: &[&str] = &["--addr", "127.0.0.1:0"];
 
 /// Every server, in table order.
-const SUBJECTS: [Subject; 7] = [
+const SUBJECTS: [Subject; 9] = [
     Subject {
         row: Row::Echo,
         name: "tempo-1",
@@ -201,6 +209,18 @@ const SUBJECTS: [Subject; 7] = [
         name: "tokio-http-1",
         role: Role::Tokio,
         program: Program::Versus("tokio-http-1", &[]),
+    },
+    Subject {
+        row: Row::Hyper,
+        name: "hyper-tempo-1",
+        role: Role::Tempo,
+        program: Program::Versus("hyper-tempo-1", &[]),
+    },
+    Subject {
+        row: Row::Hyper,
+        name: "hyper-tokio-1",
+        role: Role::Tokio,
+        program: Program::Versus("hyper-tokio-1", &[]),
     },
 ];
 

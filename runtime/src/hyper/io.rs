@@ -13,14 +13,14 @@
 //! hyper hands a read a `ReadBufCursor`: the unfilled, possibly uninitialised, end of its
 //! buffer. Filling it in place takes two `unsafe` calls (`as_mut`, then `advance` once the
 //! bytes are written), and this crate is `#![forbid(unsafe_code)]`. So a read goes into a
-//! buffer on the stack first, and [`ReadBufCursor::put_slice`](::hyper::rt::ReadBufCursor)
-//! copies what arrived. The cost is zeroing the stack buffer (8 KiB) and copying the bytes
-//! read, once per read — next to the `read(2)` beside it, a few percent of a small request's
-//! cost; `benches/versus` (its HTTP part) sets tempo and tokio side by side under the same
-//! hyper service. A shortcut, labelled: hyper-util's `TokioIo` reads into hyper's buffer
-//! directly, with `unsafe`, and reads up to all of it at once, where we read at most
-//! [`READ_CHUNK`] bytes a call (hyper's first buffer is that size; for a large body this
-//! means more, smaller reads).
+//! buffer of the connection's own first — allocated and zeroed once, when the `TempoIo` is
+//! made — and [`ReadBufCursor::put_slice`](::hyper::rt::ReadBufCursor) copies what arrived:
+//! the cost per read is copying the bytes read. `cargo bench --bench versus --
+//! --instructions` sets tempo and tokio side by side under the same hyper service. A
+//! shortcut, labelled: hyper-util's `TokioIo` reads into hyper's buffer directly, with
+//! `unsafe`, and reads up to all of it at once, where we read at most [`READ_CHUNK`] bytes a
+//! call (hyper's first buffer is that size; for a large body this means more, smaller
+//! reads).
 
 use std::io;
 use std::pin::Pin;
@@ -73,10 +73,22 @@ const READ_CHUNK: usize = 8 * 1024;
 /// })
 /// .unwrap();
 /// ```
-#[derive(Debug)]
 pub struct TempoIo<T> {
     /// The stream hyper reads and writes through us.
     inner: T,
+    /// Where a read lands before it is copied into hyper's buffer: allocated and zeroed
+    /// once per connection, not per read. (Zeroing 8 KiB on the stack at every read cost
+    /// more than the rest of tempo's request path: 24 600 of 32 700 instructions per
+    /// request under callgrind, which counts `rep stosb` byte by byte.)
+    chunk: Box<[u8]>,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for TempoIo<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TempoIo")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> TempoIo<T> {
@@ -90,7 +102,10 @@ impl<T> TempoIo<T> {
     /// assert!(io.into_inner().is_empty());
     /// ```
     pub fn new(inner: T) -> TempoIo<T> {
-        TempoIo { inner }
+        TempoIo {
+            inner,
+            chunk: vec![0; READ_CHUNK].into_boxed_slice(),
+        }
     }
 
     /// The wrapped stream.
@@ -131,16 +146,17 @@ impl<T> TempoIo<T> {
 }
 
 impl<T: AsyncRead + Unpin> ::hyper::rt::Read for TempoIo<T> {
-    /// One read of the stream, into a stack buffer, copied into hyper's (see the file's doc).
+    /// One read of the stream, into this connection's buffer, copied into hyper's (see the
+    /// file's doc).
     /// A read of 0 bytes into a non-empty cursor is end of stream, for hyper as for us.
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut buf: ::hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let mut chunk = [0u8; READ_CHUNK];
+        let this = &mut *self;
         let want = buf.remaining().min(READ_CHUNK);
-        let n = ready!(Pin::new(&mut self.inner).poll_read(cx, &mut chunk[..want]))?;
+        let n = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.chunk[..want]))?;
         // A reader that claims more than it was given has broken `AsyncRead`'s contract;
         // say so rather than let `put_slice` panic.
         if n > want {
@@ -148,7 +164,7 @@ impl<T: AsyncRead + Unpin> ::hyper::rt::Read for TempoIo<T> {
                 "AsyncRead::poll_read returned {n} bytes into a buffer of {want}"
             ))));
         }
-        buf.put_slice(&chunk[..n]);
+        buf.put_slice(&this.chunk[..n]);
         Poll::Ready(Ok(()))
     }
 }
