@@ -465,3 +465,40 @@ fn a_sigusr1_right_after_build_prints_a_dump_instead_of_killing_the_process() {
         drop(rt);
     }
 }
+
+/// asyncio's "Task exception was never retrieved": a panic in a task whose JoinHandle was
+/// dropped unread is reported once, naming the task — or, for a blocking job, which has no
+/// task id, saying what it was rather than printing a meaningless "task 0.0".
+#[test]
+fn a_panic_nobody_read_is_reported_with_the_right_name() {
+    let runtime = runtime_with_threshold(10_000);
+    runtime.block_on(async {
+        let (placed_tx, placed_rx) = tempo::sync::oneshot::channel::<tempo::task::TaskId>();
+        let task = tempo::spawn(async move {
+            placed_tx.send(tempo::task::id()).unwrap();
+            yield_now().await;
+            panic!("unread task panic");
+        });
+        let id = placed_rx.await.unwrap();
+        drop(task);
+        drop(tempo::task::spawn_blocking(|| {
+            panic!("unread blocking panic")
+        }));
+        let task_record = wait_for_record(
+            log::Level::Error,
+            &["unread task panic", "nobody read its JoinHandle"],
+        )
+        .expect("the task's unread panic is reported");
+        assert!(
+            task_record.contains(&format!("task {id}:")),
+            "{task_record}"
+        );
+        let job_record = wait_for_record(
+            log::Level::Error,
+            &["unread blocking panic", "nobody read its JoinHandle"],
+        )
+        .expect("the blocking job's unread panic is reported");
+        assert!(job_record.contains("a blocking job"), "{job_record}");
+        assert!(!job_record.contains("task 0.0"), "{job_record}");
+    });
+}

@@ -332,8 +332,17 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
         if e.is_panic() {
             // asyncio's "Task exception was never retrieved": a panic nobody will see
             // otherwise, because the task was detached or its handle dropped unread.
-            let id = WakeRef::from_bits(cell.header.id.load(Ordering::Relaxed) as usize).task;
-            log::error!("tempo: task {id} {e}, and nobody read its JoinHandle");
+            // Only a task placed in a worker's slab has an id (rule 6); a blocking job never
+            // is, nor is a spawn lost on its way to its worker.
+            if cell.header.state.load().is_bound() {
+                let id = WakeRef::from_bits(cell.header.id.load(Ordering::Relaxed) as usize).task;
+                log::error!("tempo: task {id}: {e}, and nobody read its JoinHandle");
+            } else {
+                log::error!(
+                    "tempo: a task run off the workers (a blocking job, or a spawn that never \
+                     reached its worker): {e}, and nobody read its JoinHandle"
+                );
+            }
         }
     }
     *stage = Stage::Consumed;
