@@ -10,7 +10,7 @@
 use std::future::Future;
 
 use super::context;
-use super::{JoinHandle, TaskId};
+use tempo_executor::{JoinHandle, TaskId};
 use crate::runtime::placing_handle;
 
 /// Spawn a task — asyncio's `asyncio.create_task`.
