@@ -10,8 +10,8 @@
 use std::future::Future;
 
 use super::context;
-use tempo_executor::{JoinHandle, TaskId};
 use crate::runtime::placing_handle;
+use tempo_executor::{JoinHandle, TaskId};
 
 /// Spawn a task — asyncio's `asyncio.create_task`.
 ///
