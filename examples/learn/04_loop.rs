@@ -185,7 +185,7 @@ fn block_on<T>(
         polled_since_turn += ran;
         tally.polls += ran;
         clock.say(format_args!("  2. ran {ran} tasks"));
-        // 3. Wakes and spawns from other threads: they wait in the executor's channel.
+        // 3. Wakes and spawns from other threads. They wait in the executor's channel.
         let remote = executor.drain_remote();
         if remote > 0 {
             clock.say(format_args!(
