@@ -64,7 +64,10 @@ fn a_future_polled_by_hand_is_polled_again_only_after_its_waker_is_woken() {
     let elapsed = number_after(summary, "elapsed ");
     assert!(elapsed >= 40.0, "40 ms delay, done after {elapsed} ms");
     let slept = number_after(out.line_with("-> Ready("), "slept ");
-    assert!(slept >= 40.0 && slept <= elapsed, "slept {slept}, elapsed {elapsed}");
+    assert!(
+        slept >= 40.0 && slept <= elapsed,
+        "slept {slept}, elapsed {elapsed}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -100,7 +103,11 @@ fn the_executor_polls_ready_tasks_and_requeues_them_when_woken() {
         "c: woken; ready (on the run queue)",
         "c: polled -> Ready(3)",
     ]);
-    out.in_order(&["helper thread", "d: spawned; ready", "d: polled -> Ready(4)"]);
+    out.in_order(&[
+        "helper thread",
+        "d: spawned; ready",
+        "d: polled -> Ready(4)",
+    ]);
     // Every poll counted: one per task, plus one more for each of a, b and c.
     let summary = out.line_with("tasks: ");
     assert!(
@@ -108,7 +115,10 @@ fn the_executor_polls_ready_tasks_and_requeues_them_when_woken() {
         "{summary}"
     );
     let parked = number_after(summary, "parked ");
-    assert!(parked >= 25.0, "the helper waited 30 ms; parked {parked} ms");
+    assert!(
+        parked >= 25.0,
+        "the helper waited 30 ms; parked {parked} ms"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -137,7 +147,10 @@ fn the_reactor_fires_the_waker_inside_the_turn_that_sees_the_peers_bytes() {
     let bounded = number_after(out.line_with("turn(wait 20.0 ms)"), "woken, ");
     assert!(bounded >= 19.0, "a 20 ms turn returned after {bounded} ms");
     let woke = number_after(out.line_with("1 wakers woken"), "woken, ");
-    assert!(woke >= 35.0, "the peer wrote after 40 ms; the turn slept {woke} ms");
+    assert!(
+        woke >= 35.0,
+        "the peer wrote after 40 ms; the turn slept {woke} ms"
+    );
     assert!(out.line_with("wakes: ").starts_with("wakes: 2; turns: 4;"));
 }
 
@@ -185,7 +198,11 @@ fn the_step_extraction_sees_headings_and_only_those_of_block_on() {
 #[test]
 fn the_loop_serves_clients_in_the_workers_numbered_steps() {
     let out = Learner::run("04_loop", &["--clients", "3"]);
-    out.in_order(&["listening on 127.0.0.1:", "-- round 1", "1. block_on future polled -> Pending"]);
+    out.in_order(&[
+        "listening on 127.0.0.1:",
+        "-- round 1",
+        "1. block_on future polled -> Pending",
+    ]);
     // Within each round the steps come in their order; a round ends with step 4 (round
     // again) or 5 (the reactor's turn) — or with the block_on future done.
     let rounds = rounds(&out.lines);
@@ -205,9 +222,20 @@ fn the_loop_serves_clients_in_the_workers_numbered_steps() {
             out.all()
         );
     }
-    assert!(out.line_with("1. block_on future polled").contains("Pending"));
-    let last_step = out.lines.iter().rev().find(|l| l.contains(". block_on future polled"));
-    assert!(last_step.is_some_and(|l| l.ends_with("-> Ready")), "{}", out.all());
+    assert!(
+        out.line_with("1. block_on future polled")
+            .contains("Pending")
+    );
+    let last_step = out
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.contains(". block_on future polled"));
+    assert!(
+        last_step.is_some_and(|l| l.ends_with("-> Ready")),
+        "{}",
+        out.all()
+    );
     // The loop slept in epoll_wait, and the turns woke the tasks.
     assert!(
         out.lines
@@ -258,7 +286,22 @@ fn timers_bound_each_turn_by_the_nearest_deadline_and_finish_shortest_first() {
             );
         }
     }
-    assert_eq!(fired, 3, "three sleeps, three turns that fired\n{}", out.all());
+    assert_eq!(
+        fired,
+        3,
+        "three sleeps, three turns that fired\n{}",
+        out.all()
+    );
+    // And the loop slept through the waits, in a handful of turns, instead of looking
+    // again and again: a turn per timer fired, a few more where the timer wheel moved a
+    // timer to a finer level, and the zero-wait looks while tasks were ready. (A loop that
+    // woke every 10 ms would take 45 turns here.)
+    let turns = out.count("5. reactor.turn(");
+    assert!(
+        turns <= 15,
+        "{turns} reactor turns for three sleeps\n{}",
+        out.all()
+    );
     out.in_order(&[
         "task 2: finished after",
         "task 1: finished after",
@@ -266,10 +309,16 @@ fn timers_bound_each_turn_by_the_nearest_deadline_and_finish_shortest_first() {
         "block_on future polled -> Ready",
     ]);
     for (id, units) in [(1, 2.0), (2, 1.0), (3, 3.0)] {
-        let slept = number_after(out.line_with(&format!("task {id}: finished after")), "after ");
+        let slept = number_after(
+            out.line_with(&format!("task {id}: finished after")),
+            "after ",
+        );
         assert!(slept >= units * unit, "task {id} slept {slept} ms");
     }
-    assert!(out.line_with("results: ").ends_with("finished in the order [2, 1, 3]"));
+    assert!(
+        out.line_with("results: ")
+            .ends_with("finished in the order [2, 1, 3]")
+    );
     // gather: the longest, not the sum.
     let gathered = number_after(out.line_with("gathered in "), "gathered in ");
     assert!(
@@ -364,10 +413,14 @@ fn bad_flags_are_refused_with_status_2_and_a_usage_line() {
 
 /// The numbered steps (`// 1. Heading. More…`) of the `block_on` in `path`.
 fn steps(path: &Path) -> Vec<(u32, String)> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let found = steps_in(&text);
-    assert!(!found.is_empty(), "no numbered steps in {}'s block_on", path.display());
+    assert!(
+        !found.is_empty(),
+        "no numbered steps in {}'s block_on",
+        path.display()
+    );
     found
 }
 
@@ -538,7 +591,9 @@ impl Learner {
         thread::spawn(move || {
             let mut text = String::new();
             let _ = err.read_to_string(&mut text);
-            sink.lock().unwrap_or_else(|p| p.into_inner()).push_str(&text);
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_str(&text);
         });
         Learner {
             name: name.to_string(),
@@ -567,7 +622,9 @@ impl Learner {
         let mut args = args.to_vec();
         args.extend(["--addr", "127.0.0.1:0"]);
         let run = Learner::start(name, &args);
-        let line = run.next_line().unwrap_or_else(|| panic!("{name} exited before listening"));
+        let line = run
+            .next_line()
+            .unwrap_or_else(|| panic!("{name} exited before listening"));
         let addr = line
             .strip_prefix("listening on ")
             .and_then(|a| a.parse().ok())
@@ -607,7 +664,11 @@ impl Learner {
         while Arc::strong_count(&self.stderr) > 1 && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(5));
         }
-        let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let stderr = self
+            .stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         Ended {
             status,
             lines,
