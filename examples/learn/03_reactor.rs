@@ -29,21 +29,24 @@
 //! What it prints (the times are measured):
 //!
 //! ```text
-//! [    0.0 ms] our end of 127.0.0.1:40000 <-> 127.0.0.1:50000 registered for reads
-//! [    0.1 ms] read -> Pending (nothing to read: the waker is parked in the registration)
-//! [    0.1 ms] turn(wait 0): 0 I/O events, 0 wakers woken, 0.0 ms in epoll_wait
-//! [   20.2 ms] turn(wait 20 ms): 0 I/O events, 0 wakers woken, 20.1 ms in epoll_wait
-//! [   20.3 ms] peer: asked to write; writing in 50 ms
-//! [   70.4 ms] waker: woken (wake #1)
-//! [   70.5 ms] turn(wait forever): 1 I/O events, 1 wakers woken, 50.2 ms in epoll_wait
-//! [   70.5 ms] read -> Ready: 6 bytes "hello\n"
-//! [   70.5 ms] read -> Pending (WouldBlock: readiness cleared, the waker parked again)
-//! [   70.6 ms] peer: asked to close; closing
-//! [   70.7 ms] waker: woken (wake #2)
-//! [   70.7 ms] turn(wait forever): 1 I/O events, 1 wakers woken, 0.1 ms in epoll_wait
-//! [   70.7 ms] read -> Ready: 0 bytes: end of stream, the peer closed
-//! wakes: 2; turns: 4; 70.2 ms in epoll_wait in all
+//! [    0.3 ms] our end of 127.0.0.1:35027 <-> 127.0.0.1:34606 registered for reads
+//! [    1.8 ms] read -> Pending (nothing to read: the waker is parked in the registration)
+//! [    1.8 ms] turn(wait 0.0 ms): 0 I/O events, 0 wakers woken, 0.0 ms in epoll_wait
+//! [   23.9 ms] turn(wait 20.0 ms): 0 I/O events, 0 wakers woken, 22.0 ms in epoll_wait
+//! [   23.9 ms] peer: asked to write; writing in 50.0 ms
+//! [   74.1 ms] waker: woken (wake #1)
+//! [   74.1 ms] turn(wait forever): 1 I/O events, 1 wakers woken, 50.2 ms in epoll_wait
+//! [   74.1 ms] read -> Ready: 6 bytes "hello\n"
+//! [   74.1 ms] read -> Pending (WouldBlock: readiness cleared, the waker parked again)
+//! [   74.1 ms] peer: asked to close; closing
+//! [   74.2 ms] waker: woken (wake #2)
+//! [   74.2 ms] turn(wait forever): 1 I/O events, 1 wakers woken, 0.0 ms in epoll_wait
+//! [   74.2 ms] read -> Ready: 0 bytes: end of stream, the peer closed
+//! wakes: 2; turns: 4; 72.2 ms in epoll_wait in all
 //! ```
+//!
+//! The waker fires *inside* the turn (its line comes before the turn's own), in the turn's
+//! last step, once every lock is let go.
 //!
 //! Edge-triggered means epoll reports a change once: after a wake, the reader must read
 //! until `WouldBlock` (`Registration::poll_io` does) before it may wait again.

@@ -38,20 +38,34 @@
 //!
 //! ```text
 //! -- round 1
-//! [    0.0 ms]   1. block_on future polled -> Pending
-//! [    0.1 ms] task 1: starting; sleeping 200 ms
-//! [    0.1 ms] task 2: starting; sleeping 100 ms
-//! [    0.1 ms] task 3: starting; sleeping 300 ms
+//! [    0.1 ms]   1. block_on future polled -> Pending
+//! [    0.1 ms] task 1: starting; sleeping 200.0 ms
+//! [    0.1 ms] task 2: starting; sleeping 100.0 ms
+//! [    0.1 ms] task 3: starting; sleeping 300.0 ms
 //! [    0.1 ms]   2. ran 3 tasks
-//! [    0.1 ms]   5. reactor.turn(wait forever): nearest deadline in 99.9 ms
-//! [  100.8 ms]      ... 100.7 ms in epoll_wait, 0 I/O events, 1 timers, 1 woken
+//! [    0.1 ms]   5. reactor.turn(wait forever): nearest deadline in 100.0 ms
+//! [   64.3 ms]      ... 64.2 ms in epoll_wait, 0 I/O events, 0 timers, 0 woken
 //! -- round 2
-//! [  100.8 ms] task 2: finished after 100.7 ms (0.7 ms after its deadline)
+//! [   64.3 ms]   2. ran 0 tasks
+//! [   64.3 ms]   5. reactor.turn(wait forever): nearest deadline in 35.8 ms
+//! [  100.4 ms]      ... 36.1 ms in epoll_wait, 0 I/O events, 1 timers, 1 woken
+//! -- round 3
+//! [  100.5 ms] task 2: finished after 100.4 ms (0.4 ms after its deadline)
+//! [  100.5 ms]   2. ran 1 tasks
+//! [  100.5 ms]   5. reactor.turn(wait forever): nearest deadline in 99.6 ms
 //! ...
-//! [  301.2 ms]   1. block_on future polled -> Ready
+//! -- round 9
+//! [  301.1 ms]   1. block_on future polled -> Ready
 //! results: [1, 2, 3]; finished in the order [2, 1, 3]
-//! gathered in 301.2 ms: the longest sleep was 300 ms, the sum 600 ms
+//! gathered in 301.0 ms: the longest sleep was 300.0 ms, the sum 600.0 ms
 //! ```
+//!
+//! Round 1's turn ended at 64 ms with no timer due. That is the timer wheel, not a stray
+//! wake-up: a deadline beyond the wheel's current 64 ms window sits in a coarser level of it, and the
+//! reactor wakes at the start of its slot to move it to a finer one (a *cascade*,
+//! `reactor/src/time/wheel/fire.rs`), then sleeps again to the deadline itself. A turn is
+//! never longer than the time to the nearest deadline, and a timer never fires before it;
+//! each fires within a millisecond or two after (epoll counts whole milliseconds).
 //!
 //! Next: `06_server`, where `tempo::run` is this loop and `tempo::net` these sockets.
 
