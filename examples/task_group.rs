@@ -112,7 +112,13 @@ async fn run_group(clock: Clock, scale: f64, failing: Option<u32>) -> (Duration,
     // `tg.create_task(fetch_data(id, wait_time))`, three times.
     let children = TASKS.map(|(id, _)| {
         let fail = failing == Some(id);
-        group.spawn(fetch_data(clock, id, seconds(id, scale), fail, counts.clone()))
+        group.spawn(fetch_data(
+            clock,
+            id,
+            seconds(id, scale),
+            fail,
+            counts.clone(),
+        ))
     });
     // The end of the `async with` block: wait until every child has stopped.
     let result = group.join().await;

@@ -105,7 +105,9 @@ fn main() -> ExitCode {
 async fn lessons(clock: Clock, limit: Duration, query_time: Duration, rollback_time: Duration) {
     let (limit_s, query_s) = (limit.as_secs_f64(), query_time.as_secs_f64());
 
-    println!("-- 1. wait_for(slow_database_query(), timeout={limit_s:.2} s); the query needs {query_s:.2} s");
+    println!(
+        "-- 1. wait_for(slow_database_query(), timeout={limit_s:.2} s); the query needs {query_s:.2} s"
+    );
     let pool = Pool {
         clock,
         returned: Cell::new(0),

@@ -92,7 +92,10 @@ fn main() -> ExitCode {
     });
     let total = t0.elapsed();
 
-    let order = finished.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let order = finished
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     let delays = TASKS.map(|(_, secs)| secs * scale);
     let longest = delays.iter().copied().fold(0.0, f64::max);
     let sum: f64 = delays.iter().sum();

@@ -46,12 +46,14 @@
 //!
 //! ```text
 //! -- 1. wait(FIRST_COMPLETED) over get_data(2), get_data(1), get_data(3); then await the rest
+//! [0.00 s] spawned get_data(2), get_data(1), get_data(3)
 //! [1.00 s] Completed: Result 1 (input 1, get_data(1))
 //! [1.00 s] Still pending: get_data(2), get_data(3)
 //! [2.00 s] Completed: Result 2 (get_data(2))
 //! [3.00 s] Completed: Result 3 (get_data(3))
 //! awaited the rest: all done 3.00 s after the start (longest task 3.00 s, sum 6.00 s)
 //! -- 2. wait(FIRST_COMPLETED) over get_data(2), get_data(1), get_data(3); then cancel the rest
+//! [3.00 s] spawned get_data(2), get_data(1), get_data(3)
 //! [4.00 s] Completed: Result 1 (input 1, get_data(1))
 //! [4.00 s] Still pending: get_data(2), get_data(3)
 //! [4.00 s] cancelling get_data(2)
@@ -101,6 +103,7 @@ async fn await_the_rest(clock: Clock, scale: f64) {
     let counts = Arc::new(Counts::default());
     let start = Instant::now();
     let (mut names, tasks) = spawn_all(clock, scale, &counts);
+    println!("[{:.2} s] spawned {}", clock.now(), names.join(", "));
 
     // `done, pending = await asyncio.wait(tasks, return_when=FIRST_COMPLETED)`.
     let (done, index, mut pending) = wait_first(tasks).await;
@@ -132,6 +135,7 @@ async fn cancel_the_rest(clock: Clock, scale: f64) {
     let counts = Arc::new(Counts::default());
     let start = Instant::now();
     let (mut names, tasks) = spawn_all(clock, scale, &counts);
+    println!("[{:.2} s] spawned {}", clock.now(), names.join(", "));
 
     let (done, index, pending) = wait_first(tasks).await;
     report_first(clock, done, index, &mut names);
@@ -175,9 +179,13 @@ fn spawn_all(
             let name = format!("get_data({x})");
             let took = Duration::from_secs_f64(f64::from(x) * scale);
             // `create_task(coro, name=...)`: the name shows in task dumps too.
-            tempo::task::Builder::new()
-                .name(&name)
-                .spawn(get_data(clock, name.clone(), x, took, counts.clone()))
+            tempo::task::Builder::new().name(&name).spawn(get_data(
+                clock,
+                name.clone(),
+                x,
+                took,
+                counts.clone(),
+            ))
         })
         .collect();
     (names, tasks)
@@ -213,7 +221,13 @@ struct Counts {
 }
 
 /// Seed 002's `get_data(x)`: sleep `took` (x seconds, scaled), return `"Result x"`.
-async fn get_data(clock: Clock, name: String, x: u32, took: Duration, counts: Arc<Counts>) -> String {
+async fn get_data(
+    clock: Clock,
+    name: String,
+    x: u32,
+    took: Duration,
+    counts: Arc<Counts>,
+) -> String {
     // Held across the await: its `Drop` is this task's `finally`.
     let mut guard = Cleanup {
         clock,
