@@ -23,7 +23,7 @@
 //! `x` seconds and returns `f"Result {x}"`; seed 004 (§13.2) lists `asyncio.wait` among the
 //! tools to know.
 //!
-//! [`tempo::future::wait_first`] takes the tasks' `JoinHandle`s and returns `(output, index,
+//! `tempo::future::wait_first` takes the tasks' `JoinHandle`s and returns `(output, index,
 //! pending)`: the first finished task's output, its index in the input, and the other
 //! handles, in input order. Like asyncio's pending set, the pending tasks keep running
 //! while nobody awaits them. Then the two things to do with them:
@@ -39,7 +39,7 @@
 //! Two things differ from asyncio. Dropping a pending `JoinHandle` does *not* cancel its
 //! task; it detaches it, and it runs on (abort it to stop it). And asyncio's `done` is a set
 //! of tasks; `wait_first` returns the one output, with its index to say whose it is.
-//! [`tempo::future::race_all`] and `select!` also wait for the first, but drop (cancel)
+//! `tempo::future::race_all` and `select!` also wait for the first, but drop (cancel)
 //! the rest.
 //!
 //! What it prints (every time measured in the run; default scale):

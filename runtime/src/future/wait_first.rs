@@ -47,8 +47,9 @@ use std::task::{Context, Poll};
 /// The winner's own future is dropped before `wait_first` returns.
 ///
 /// **Labelled shortcut:** every poll polls every future, so a wake costs `n` polls. That is
-/// cheap for the handful of futures `wait_first` is meant for (polling a `JoinHandle` is an
-/// atomic load), and it is what futures-util's `select_all` does. For hundreds of tasks,
+/// cheap for the handful of futures `wait_first` is meant for (polling an unfinished
+/// `JoinHandle` is an atomic load and a waker comparison), and it is what futures-util's
+/// `select_all` does. For hundreds of tasks,
 /// collect them in a [`JoinSet`](crate::task::JoinSet) or use
 /// [`as_completed`](super::as_completed), whose futures each get a waker naming them, so a
 /// wake costs one poll.
