@@ -132,10 +132,14 @@ mod as_completed;
 // 6. The first of any types, with handlers.
 mod select;
 
+// 7. The first, with the others handed back.
+mod wait_first;
+
 pub use as_completed::{AsCompleted, as_completed};
 pub use futures_core::{FusedStream, Stream};
 pub use join::{JoinAll, TryJoinAll, join_all, try_join_all};
 pub use race::{RaceAll, race, race_all};
+pub use wait_first::{WaitFirst, wait_first};
 
 /// Used by the macros; not public API.
 #[doc(hidden)]
