@@ -204,7 +204,10 @@ fn cpu_work_inline_stalls_the_loop_and_spawn_cpu_does_not() {
     );
 
     // spawn_cpu: the jobs ran on the pool's threads and the heartbeat kept time: late by a
-    // fraction of the inline lateness and, generously for a busy VM, well under a job.
+    // fraction of the inline lateness and under half a job. (Generous: on the busy 2-core
+    // VM, with other builds beside us, ticks were seen up to 180 ms late while the pool
+    // computed, against 1.5 s inline. The loop's thread then competes for a core with the
+    // pool's two threads and everyone else.)
     assert!(
         run.pooled
             .jobs
@@ -219,8 +222,10 @@ fn cpu_work_inline_stalls_the_loop_and_spawn_cpu_does_not() {
         context()
     );
     assert!(
-        run.pooled.worst_late < (longest / 2.0).min(0.15),
-        "{}",
+        run.pooled.worst_late < longest / 2.0,
+        "pooled heartbeat late by {:.3} s, half a job is {:.3} s; {}",
+        run.pooled.worst_late,
+        longest / 2.0,
         context()
     );
     // In parallel where there are cores for it: two jobs overlapped in time, on two
