@@ -29,7 +29,7 @@
 //! its own stack (Rust's default is 2 MiB of address space; the seed says 1 to 10 MB), a
 //! kernel task, and a share of the switching. So even this teaching server caps them:
 //! with `--max-threads` (default 100) clients connected, the next one is accepted, told
-//! `error: server busy, N clients connected; try again later`, and closed — at once, so a
+//! `error: server busy, try again later`, and closed — at once, so a
 //! crowd of them cannot stall the accept loop. The server prints each client's coming and
 //! going with the number of threads busy:
 //!
@@ -176,9 +176,8 @@ fn refuse(stream: TcpStream, open: usize) {
         .peer_addr()
         .map_or_else(|_| "a client".to_string(), |p| p.to_string());
     eprintln!("hex_threads: {peer}: refused, {open} clients connected");
-    let message = format!("error: server busy, {open} clients connected; try again later\n");
     let _ = stream.set_write_timeout(Some(REFUSE_TIMEOUT));
-    let _ = (&stream).write_all(message.as_bytes());
+    let _ = (&stream).write_all(b"error: server busy, try again later\n");
     let _ = stream.shutdown(Shutdown::Both);
 }
 
