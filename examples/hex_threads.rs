@@ -29,9 +29,9 @@
 //! its own stack (Rust's default is 2 MiB of address space; the seed says 1 to 10 MB), a
 //! kernel task, and a share of the switching. So even this teaching server caps them:
 //! with `--max-threads` (default 100) clients connected, the next one is accepted, told
-//! `error: server busy, try again later`, and closed — at once, so a
-//! crowd of them cannot stall the accept loop. The server prints each client's coming and
-//! going with the number of threads busy:
+//! `error: server busy, try again later`, and closed — at once, so a crowd of them cannot
+//! stall the accept loop. The server prints each client's coming and going with the
+//! number of threads busy:
 //!
 //! ```text
 //! listening on 127.0.0.1:65432
