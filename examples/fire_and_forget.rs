@@ -23,8 +23,9 @@
 //!
 //! 1. **At the moment of the panic**, Rust's panic hook prints `thread 'main' (TID)
 //!    panicked at examples/fire_and_forget.rs:LINE:COL:` and the message. It names the
-//!    *thread* (the worker's: `main` for a one-worker runtime) and the line, not the task. It prints for every
-//!    panic, read or not — so unlike asyncio, the message itself is never held back.
+//!    *thread* (the worker's: `main` for a one-worker runtime) and the line, not the
+//!    task. It prints for every panic, read or not — so unlike asyncio, the message
+//!    itself is never held back.
 //! 2. **When the task's result is thrown away** — at once here, since the handle was
 //!    already gone when the task ended — tempo logs, at level `ERROR`, `tempo: task 0.N:
 //!    task panicked: MESSAGE, and nobody read its JoinHandle`: asyncio's "never retrieved",
@@ -46,25 +47,41 @@
 //! With the fixes, the panic hook still prints each panic (that is Rust), but tempo's
 //! "nobody read" line does not appear: somebody did.
 //!
-//! What it prints, stdout and stderr interleaved (times are the run's own):
+//! What it prints, stdout and stderr interleaved (times, ids and the thread's OS id are the
+//! run's own; `RUST_BACKTRACE=0`):
 //!
 //! ```text
 //! -- 1. fire and forget: spawn send-receipt, drop its JoinHandle
-//! [0.000 s] main: order 42 placed; spawned "send-receipt" as task 0.1 and dropped its handle
-//! [0.010 s] send-receipt: card charged for order 42, sending the receipt
-//! thread 'main' (28197) panicked at examples/fire_and_forget.rs:177:9:
+//! [0.000 s] main: order 42 placed; spawned "send-receipt" as task 0.0 and dropped its handle
+//! [0.011 s] send-receipt: card charged for order 42, sending the receipt
+//!
+//! thread 'main' (24930) panicked at examples/fire_and_forget.rs:204:9:
 //! smtp: connection refused while sending the receipt for order 42
 //! note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
-//! [0.010 s] ERROR tempo: task 0.1: task panicked: smtp: connection refused while sending the receipt for order 42, and nobody read its JoinHandle
-//! [0.010 s] main: order 42 charged; as far as main's code knows, all is well
-//! [0.010 s] main: the runtime's record of it: task 0.1 "send-receipt" (examples/fire_and_forget.rs:111:10) panicked: smtp: ...
+//! [0.011 s] ERROR tempo: task 0.0: task panicked: smtp: connection refused while sending the receipt for order 42, and nobody read its JoinHandle
+//! [0.011 s] main: order 42 charged; as far as main's code knows, all is well
+//! [0.011 s] main: the runtime's record of it: task 0.0 "send-receipt" (examples/fire_and_forget.rs:139:54) panicked: smtp: connection refused while sending the receipt for order 42
 //! -- 2. the fix: keep the JoinHandle, await it, handle the error
-//! ...
-//! [0.021 s] main: receipt for order 43 failed (task panicked: smtp: ...); handled: queued for a retry
+//! [0.021 s] send-receipt: card charged for order 43, sending the receipt
+//!
+//! thread 'main' (24930) panicked at examples/fire_and_forget.rs:204:9:
+//! smtp: connection refused while sending the receipt for order 43
+//! [0.021 s] main: receipt for order 43 failed (task panicked: smtp: connection refused while sending the receipt for order 43); handled: queued for a retry
 //! -- 3. the fix for many tasks: a JoinSet, every outcome read
-//! ...
+//! [0.032 s] receipt 44: card charged for order 44, sending the receipt
+//! [0.032 s] receipt 45: card charged for order 45, sending the receipt
+//!
+//! thread 'main' (24930) panicked at examples/fire_and_forget.rs:204:9:
+//! smtp: connection refused while sending the receipt for order 45
+//! [0.032 s] receipt 46: card charged for order 46, sending the receipt
+//! [0.032 s] main: receipt for order 44 sent
+//! [0.032 s] main: a receipt failed (task panicked: smtp: connection refused while sending the receipt for order 45); handled: queued for a retry
+//! [0.032 s] main: receipt for order 46 sent
 //! [0.032 s] main: 2 receipts sent, 1 failed and handled, 0 forgotten
 //! ```
+//!
+//! Note the order in part 1: both reports come *before* main's next line. The task sends
+//! "charged" and panics in one poll, and main, woken by that message, runs only after it.
 
 use std::io::Write;
 use std::process::ExitCode;

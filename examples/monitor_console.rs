@@ -48,13 +48,26 @@
 //! tempo monitor. commands: ps (live tasks), ps-finished (recently finished tasks and how they ended), stats (per-worker counters), help, quit
 //! > ps
 //! ID       WKR STATE       POLLS      BUSY       AGE  TASK                                     WAITING ON
-//! 0.0        0 idle            2    15.2µs    12.1ms  "ticker" (examples/monitor_console.rs:131:10) timer in 988.0ms
-//! 0.1        0 idle            3    48.0µs    12.0ms  "accept loop" (examples/monitor_console.rs:135:10) read on socket #5
-//! 0.3        0 idle            2    20.1µs    11.2ms  "conn 127.0.0.1:50714" (examples/monitor_console.rs:181:14) read on socket #8
+//! 0.0        0 idle            1    26.9µs   842.9µs  "ticker" (examples/monitor_console.rs:134:10) timer, due in 999 ms
+//! 1.1        0 idle            2    54.5µs   835.7µs  "accept loop" (examples/monitor_console.rs:137:10) read on socket #0
+//! 3.3        0 idle            2    16.2µs   571.8µs  "conn 127.0.0.1:40238" (examples/monitor_console.rs:178:18) read on socket #4, timer, due in 300 s
 //! 3 live tasks, 1 recently finished
 //! > ps-finished
-//! ...
+//! ID       WKR   POLLS      BUSY       AGO  TASK                                     HOW IT ENDED
+//! 2.2        0       3   109.2µs    44.6ms  "conn 127.0.0.1:40226" (examples/monitor_console.rs:178:18) completed
+//! > stats
+//! worker 0:
+//!   loop turns 11, in epoll_wait 84.589ms, io events 16, timers fired 0, long turns 0, run queue 0
+//!   tasks: 3 live, 4 spawned, 8 polls, 8 wakes, 1 completed, 0 panicked, 0 cancelled, 0 slow polls
+//!   timer lateness: no timers completed
+//! blocking pool: PoolStats { threads: 0, idle_threads: 0, ... }
+//! cpu pool: PoolStats { threads: 0, idle_threads: 0, ... }
+//! > quit
 //! ```
+//!
+//! Read the `ps` rows as aiomonitor's: the connection task is idle, waiting on its socket
+//! and on its idle timeout's timer; the ticker waits on its next tick. A task stuck in a
+//! long poll would show `running`, with its poll's busy time growing between two `ps`.
 
 use std::io;
 use std::net::SocketAddr;
