@@ -86,8 +86,8 @@ fn main() -> ExitCode {
         }
     };
 
-    // One worker: every teller runs on this thread (`spawn_local` would not even compile
-    // otherwise, with the `Rc` account).
+    // One worker, and every teller a `spawn_local` task on this thread: with the `Rc`
+    // account, `tempo::spawn` (which may move a task to another thread) would not compile.
     let results = tempo::run(async move {
         println!("-- 1. no lock, an await between check and set");
         let racy = run_unlocked(tellers, true).await;
