@@ -417,15 +417,20 @@ pub fn parse_addr(addr: String) -> Result<String, String> {
     }
 }
 
-/// Parses a positive number of seconds, fractions allowed (`0.5`).
+/// Parses a positive number of seconds, fractions allowed (`0.5`), at most a day.
 pub fn parse_secs(flag: &str, text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
+        Ok(secs) if secs > 0.0 && secs <= MAX_SECS => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!(
-            "{flag} {text}: expected a positive number of seconds"
+            "{flag} {text}: expected a positive number of seconds, at most {MAX_SECS} (a day)"
         )),
     }
 }
+
+/// The longest any of the servers' durations may be: a day. Past it a deadline is
+/// indistinguishable from none, and far past it (`1e300`) `Duration` cannot hold the
+/// number and a deadline computed from it would overflow `Instant`.
+const MAX_SECS: f64 = 86_400.0;
 
 // The flag helpers, checked without a runtime; these run in every example that includes
 // this file (`cargo test --examples`). `tests/examples.rs` and `tests/http.rs` check the
@@ -435,17 +440,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seconds_are_positive_and_finite() {
+    fn seconds_are_positive_and_at_most_a_day() {
         assert_eq!(parse_secs("--grace-secs", "5"), Ok(Duration::from_secs(5)));
         assert_eq!(
             parse_secs("--idle-secs", "0.5"),
             Ok(Duration::from_millis(500))
         );
-        for bad in ["0", "-1", "NaN", "inf", "", "five"] {
+        for bad in ["0", "-1", "NaN", "inf", "", "five", "1e300", "86401"] {
             assert_eq!(
                 parse_secs("--grace-secs", bad),
                 Err(format!(
-                    "--grace-secs {bad}: expected a positive number of seconds"
+                    "--grace-secs {bad}: expected a positive number of seconds, at most 86400 (a day)"
                 )),
             );
         }
