@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example fire_and_forget                 # stdout and stderr, interleaved
-//! RUST_LOG=off cargo run --example fire_and_forget    # without tempo's report
+//! RUST_LOG=off cargo run --example fire_and_forget    # tempo's report, unstamped
 //! ```
 //!
 //! Reference seed 001 ("Robust Error Handling", "The Fire and Forget Trap"):
@@ -30,9 +30,10 @@
 //!    already gone when the task ended — tempo logs, at level `ERROR`, `tempo: task 0.N:
 //!    task panicked: MESSAGE, and nobody read its JoinHandle`: asyncio's "never retrieved",
 //!    naming the task by its id (the first line of the run says which id `send-receipt`
-//!    got; a task dump or the monitor's `ps-finished` names it, as this example shows). It
-//!    goes through the `log` facade, so a program must install a logger to see it; this
-//!    one installs `env_logger`, with a timestamp, and `RUST_LOG=off` silences it.
+//!    got; a task dump or the monitor's `ps-finished` names it, as this example shows). Like
+//!    asyncio's, it needs no setup: with no logger that shows errors it is printed on
+//!    stderr as it is; this program installs `env_logger`, so it comes as a `log` record
+//!    with a timestamp (`RUST_LOG=off` turns the logger off, and the plain line is back).
 //!
 //! What neither can do is tell *main*: its code runs on as if the receipt had been sent.
 //! That is the trap. The fixes make the failure a value that main's code handles:
@@ -99,8 +100,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let t0 = Instant::now();
-    // tempo reports an unread panic through the `log` facade, which prints nothing until a
-    // program installs a logger. Each record is stamped with the same clock as stdout.
+    // With a logger, tempo's report of an unread panic is a `log` record (without one it is
+    // a plain stderr line). Each record is stamped with the same clock as stdout.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format(move |buf, record| {
             writeln!(

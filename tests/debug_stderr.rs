@@ -70,3 +70,37 @@ fn without_debug_mode_the_same_program_says_nothing() {
         "debug mode is off, yet tempo spoke:\n{stderr}"
     );
 }
+
+/// asyncio prints "Task exception was never retrieved" with no setup; so does tempo. A task
+/// panics, its handle is dropped unread, and no logger is installed: the report is on
+/// stderr, naming the task by its id and quoting the panic — not only the panic hook's line.
+#[test]
+fn an_unread_panic_is_reported_on_stderr_without_a_logger() {
+    if std::env::var_os(CHILD).is_some() {
+        tempo::run(async {
+            let (tx, rx) = tempo::sync::oneshot::channel::<()>();
+            // The handle is dropped at once: nobody will read the panic.
+            drop(tempo::spawn(async move {
+                // Dropped with the task's future, once its panic has been caught.
+                let _tx = tx;
+                panic!("the receipt could not be sent");
+            }));
+            // Resolves when the task's future is dropped; the report is made in that same
+            // step on the worker, before this future can run again.
+            let _ = rx.await;
+        });
+        return;
+    }
+    let stderr = child_stderr(
+        "an_unread_panic_is_reported_on_stderr_without_a_logger",
+        None,
+    );
+    let report = stderr
+        .lines()
+        .find(|l| l.contains("nobody read its JoinHandle"))
+        .unwrap_or_else(|| panic!("no unread-panic report on stderr:\n{stderr}"));
+    assert!(
+        report.starts_with("tempo: task ") && report.contains("the receipt could not be sent"),
+        "the report names no task or no panic: {report}"
+    );
+}

@@ -141,6 +141,18 @@ impl JoinError {
             .unwrap_or_else(|_| panic!("tempo: JoinError::into_panic on a cancelled task"))
     }
 
+    /// Report a panic that no one will ever read — asyncio's "Task exception was never
+    /// retrieved": `who` panicked and its handle was dropped unread. Like asyncio's report,
+    /// it reaches stderr in a program that installed no logger (`log`'s records would go
+    /// nowhere); with a logger that shows errors, it is a `log` error record instead.
+    pub(crate) fn report_unread(&self, who: fmt::Arguments<'_>) {
+        if log::log_enabled!(log::Level::Error) {
+            log::error!("tempo: {who}: {self}, and nobody read its JoinHandle");
+        } else {
+            eprintln!("tempo: {who}: {self}, and nobody read its JoinHandle");
+        }
+    }
+
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {

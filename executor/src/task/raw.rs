@@ -336,12 +336,12 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
             // is, nor is a spawn lost on its way to its worker.
             if cell.header.state.load().is_bound() {
                 let id = WakeRef::from_bits(cell.header.id.load(Ordering::Relaxed) as usize).task;
-                log::error!("tempo: task {id}: {e}, and nobody read its JoinHandle");
+                e.report_unread(format_args!("task {id}"));
             } else {
-                log::error!(
-                    "tempo: a task run off the workers (a blocking job, or a spawn that never \
-                     reached its worker): {e}, and nobody read its JoinHandle"
-                );
+                e.report_unread(format_args!(
+                    "a task run off the workers (a blocking job, or a spawn that never \
+                     reached its worker)"
+                ));
             }
         }
     }

@@ -6,7 +6,7 @@
 //! | `PYTHONASYNCIODEBUG=1`, `slow_callback_duration` | `TEMPO_DEBUG=1`, [`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold) |
 //! | "Executing `<Task>` took 2.0 seconds"          | `slow poll` warning naming the task, after the poll |
 //! | —                                              | the watchdog: a warning *while* a poll is still stuck |
-//! | "Task exception was never retrieved"           | an error log for a panic nobody read       |
+//! | "Task exception was never retrieved"           | an error report (log, else stderr) for a panic nobody read |
 //! | `py-spy dump`, aiomonitor `ps`                 | [`Handle::dump`](crate::Handle::dump), SIGUSR1, the monitor's `ps` |
 //! | aiomonitor console                             | [`Builder::monitor`](crate::Builder::monitor): `ps`, `ps-finished`, `stats` |
 //!
