@@ -64,6 +64,8 @@ impl Plan {
 struct Crawl {
     /// Every line of stdout.
     lines: Vec<String>,
+    /// When each line of `lines` arrived.
+    arrived: Vec<Instant>,
     /// Its stderr.
     stderr: String,
 }
@@ -140,23 +142,26 @@ fn start_site(args: &[&str]) -> (Running, String, Plan) {
 
 /// Runs the crawler to its end; fails unless it exits 0.
 fn crawl(args: &[&str], env: &[(&str, &str)]) -> Crawl {
-    let (status, lines, stderr) = Running::start("crawler", args, env).finish();
+    let (status, timed, stderr) = Running::start("crawler", args, env).finish();
+    let (arrived, lines): (Vec<Instant>, Vec<String>) = timed.into_iter().unzip();
     assert!(
         status.success(),
         "crawler {args:?} exited with {status}; stdout {lines:#?}; stderr:\n{stderr}"
     );
-    Crawl { lines, stderr }
+    Crawl {
+        lines,
+        arrived,
+        stderr,
+    }
 }
 
-/// The seconds in the site's `PATH: the client closed the connection after X s` lines.
-fn closes_seen(lines: &[String]) -> Vec<f64> {
-    lines
-        .iter()
-        .filter_map(|l| {
-            let after = l.split("the client closed the connection after ").nth(1)?;
-            after.split_whitespace().next()?.parse().ok()
-        })
-        .collect()
+/// The page and the seconds in a site's line `PATH: the client closed the connection
+/// after X s, ...` (prefixed `site: ` inside the crawler).
+fn close_seen(line: &str) -> Option<(String, f64)> {
+    let line = line.strip_prefix("site: ").unwrap_or(line);
+    let (path, after) = line.split_once(": the client closed the connection after ")?;
+    let held = after.split_whitespace().next()?.parse().ok()?;
+    Some((path.to_string(), held))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -196,16 +201,41 @@ fn the_summary_matches_the_plan_and_timeouts_close_their_sockets() {
         "elapsed {elapsed} s; expected at least {floor} s (the timeouts), far below the hold"
     );
 
-    // The site saw each silent page's connection closed by the client, one timeout after
-    // it came: the request was cancelled when it timed out, not when the crawler exited.
-    let mut lines = Vec::new();
-    while closes_seen(&lines).len() < hangs {
-        lines.push(site.line());
+    // The site saw each silent page's connection closed by the client one timeout after
+    // it came, and it said so as the crawler reported that page's timeout: the request was
+    // cancelled when it timed out, not when the crawler exited. (The first round of
+    // timeouts ends at least one timeout before the crawl does, since there are two.)
+    let timed_out: BTreeMap<&str, Instant> = run
+        .lines
+        .iter()
+        .zip(&run.arrived)
+        .filter(|(line, _)| line.starts_with("timeout "))
+        .map(|(line, &at)| (line.split_whitespace().nth(1).expect("a path"), at))
+        .collect();
+    let mut closed = BTreeMap::new();
+    while closed.len() < hangs {
+        let (at, line) = site.timed_line();
+        if let Some((path, held)) = close_seen(&line) {
+            closed.insert(path, (at, held));
+        }
     }
-    for held in closes_seen(&lines) {
+    assert_eq!(
+        closed.keys().map(String::as_str).collect::<Vec<_>>(),
+        timed_out.keys().copied().collect::<Vec<_>>(),
+        "the pages the site saw closed are the pages that timed out"
+    );
+    for (path, (at, held)) in &closed {
         assert!(
-            (timeout * 0.9..timeout + 0.75).contains(&held),
-            "a connection was held {held} s, not about the {timeout} s timeout: {lines:#?}"
+            (timeout * 0.9..timeout + 0.75).contains(held),
+            "{path}: the site held it {held} s, not about the {timeout} s timeout"
+        );
+        let reported = timed_out[path.as_str()];
+        let apart = at
+            .saturating_duration_since(reported)
+            .max(reported.saturating_duration_since(*at));
+        assert!(
+            apart < Duration::from_millis(500),
+            "{path}: the site saw the close {apart:?} away from the crawler's timeout"
         );
     }
     site.assert_alive();
@@ -235,7 +265,8 @@ fn the_crawler_runs_its_own_site_by_default() {
     assert_eq!(plan.get("pages"), 12);
     run.assert_matches(&plan);
     assert!(run.field("peak concurrency") as usize <= 3);
-    assert_eq!(closes_seen(&run.lines).len(), plan.get("hang"));
+    let closes = run.lines.iter().filter_map(|l| close_seen(l)).count();
+    assert_eq!(closes, plan.get("hang"), "{:#?}", run.lines);
 }
 
 /// `--block` with `TEMPO_DEBUG=1`: debug mode names the task that blocks — by the line that
@@ -335,7 +366,8 @@ fn group_spawn_line() -> usize {
 struct Running {
     name: String,
     child: Child,
-    stdout: Receiver<String>,
+    /// Lines of stdout, each with when it arrived.
+    stdout: Receiver<(Instant, String)>,
     stderr: Arc<Mutex<String>>,
     stderr_thread: Option<thread::JoinHandle<()>>,
 }
@@ -356,7 +388,7 @@ impl Running {
         thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
+                if tx.send((Instant::now(), line)).is_err() {
                     break;
                 }
             }
@@ -380,6 +412,11 @@ impl Running {
 
     /// The next line of stdout; fails if none comes within `DEADLINE` or stdout closes.
     fn line(&self) -> String {
+        self.timed_line().1
+    }
+
+    /// The next line of stdout and when it arrived.
+    fn timed_line(&self) -> (Instant, String) {
         match self.stdout.recv_timeout(DEADLINE) {
             Ok(line) => line,
             Err(RecvTimeoutError::Timeout) => {
@@ -397,8 +434,8 @@ impl Running {
     }
 
     /// Waits, up to `DEADLINE`, for the child to exit on its own; its status, its stdout
-    /// lines and its stderr.
-    fn finish(mut self) -> (ExitStatus, Vec<String>, String) {
+    /// lines (each with when it arrived) and its stderr.
+    fn finish(mut self) -> (ExitStatus, Vec<(Instant, String)>, String) {
         let deadline = Instant::now() + DEADLINE;
         let mut lines = Vec::new();
         loop {
