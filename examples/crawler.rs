@@ -80,51 +80,60 @@
 //!   fix, `asyncio.sleep` — and only that task waits. With `--block` it pauses with
 //!   `std::thread::sleep`, the seed's `time.sleep(2)`: the one worker thread sleeps, and
 //!   every other request, timer and task of the crawl waits with it. The two lines are
-//!   side by side in [`pause`]. For blocking work that has no async version (a
+//!   side by side in `pause`. For blocking work that has no async version (a
 //!   synchronous driver, a CPU-heavy parse), the fix is `tempo::task::spawn_blocking`
 //!   (`asyncio.to_thread`), shown there too.
 //!
 //! With `TEMPO_DEBUG=1` (asyncio's debug mode with `slow_callback_duration = 0.1`), tempo
-//! names the task that blocks, on stderr — the watchdog while it is stuck, and the
-//! slow-poll warning once its poll returns:
+//! names the task that blocks, on stderr — the watchdog while it is stuck, the slow-poll
+//! warning once its poll returns, and the loop turn that poll held up:
 //!
 //! ```text
-//! tempo watchdog: worker 0 is blocked now: task 0.3 spawned at examples/crawler.rs:301:34
-//!   has been running for 100.6ms in its poll #1, and no other task, socket or timer on that
-//!   worker can make progress until it returns
-//! tempo: slow poll: task 0.3 spawned at examples/crawler.rs:301:34 ran for 2.0001s in its
-//!   poll #1 on worker 0, blocking every other task on that worker; move blocking work to
-//!   spawn_blocking
+//! tempo watchdog: worker 0 is blocked now: task 1.2 spawned at examples/crawler.rs:290:15
+//!   has been running for 121.510287ms in its poll #1, and no other task, socket or timer on
+//!   that worker can make progress until it returns
+//! tempo: slow poll: task 1.2 spawned at examples/crawler.rs:290:15 ran for 2.00033782s in
+//!   its poll #1 on worker 0, blocking every other task on that worker; move blocking work
+//!   to spawn_blocking
+//! tempo: long loop turn on worker 0: 2.002057131s running 10 task polls, after a reactor
+//!   turn that delivered 1 I/O events and fired 0 timers; I/O and timers waited all that time
 //! ```
 //!
-//! The location is the `group.spawn` in [`crawl`]; a `TaskGroup` child has no name (its
-//! `spawn` takes none, where asyncio's `tg.create_task(coro, name=...)` does). And what
-//! `py-spy dump` is for in the seed — confirming the loop never stalls — a task here
-//! measures: it sleeps 10 ms at a time and records how late it wakes. The summary's `loop
-//! stall` is the worst: about 2 s with `--block`, a few milliseconds without.
+//! The location is the `group.spawn` in `crawl_pages`; a `TaskGroup` child has no name
+//! (its `spawn` takes none, where asyncio's `tg.create_task(coro, name=...)` does). And
+//! what `py-spy dump` is for in the seed — confirming that the loop never stalls — a task
+//! here measures: it sleeps 10 ms at a time and records how late it wakes. The summary's
+//! `loop stall` is the worst: 2 s with `--block` (1 993 ms in the run above), a few
+//! milliseconds without — tens on a loaded machine, where the watcher also waits for a
+//! core (48 ms below, on a 2-core machine with a load average of 11).
 //!
 //! # What it prints
 //!
-//! A line per page as its request ends, then the summary (figures from one default run):
+//! A line per page as its request ends, then the summary (from one default run):
 //!
 //! ```text
-//! site: listening on 127.0.0.1:40117 (in this process, on its own thread)
+//! site: listening on 127.0.0.1:36159 (in this process, on its own thread)
 //! site: plan: pages=40 seed=13 fast=21 slow=9 status500=4 reset=2 hang=4
-//! crawling http://127.0.0.1:40117/: at most 8 requests at once, 5 s each
-//! ok       /                  1 ms  9 links
-//! ok       /page/2            1 ms  3 links
-//! error    /page/3            0 ms  connection reset
-//! timeout  /page/5         5000 ms  no answer: request cancelled, socket closed
+//! crawling http://127.0.0.1:36159/: at most 8 requests at once, 5 s each
+//! ok       /                  0 ms  8 links
+//! ok       /page/2            3 ms  5 links
+//! error    /page/18           3 ms  HTTP 500
+//! ...
+//! timeout  /page/5         5001 ms  no answer: request cancelled, socket closed
 //! site: /page/5: the client closed the connection after 5.00 s, never answered
 //! ...
 //! summary
-//!   pages               30  answered 200, each fetched once
+//!   pages               30  answered 200, of 40 requests: one per page found (60 repeated
+//!                           and 1 off-site links not followed)
 //!   errors               6  4 × HTTP 500, 2 × connection reset
 //!   timeouts             4  no answer within 5 s: each request cancelled, its socket closed
-//!   elapsed           7.33 s
+//!   elapsed           5.01 s
 //!   peak concurrency     8  requests in flight at once (limit 8)
-//!   loop stall           2 ms  the longest a 10 ms sleeper woke late
+//!   loop stall          48 ms  the longest a 10 ms sleeper woke late
 //! ```
+//!
+//! With `--block`, the same crawl took 7.21 s: every request after the blocking call
+//! waited for it, so the whole crawl moved 2 s later.
 //!
 //! Exit status 0 when the crawl ran to its end (whatever the pages did), 1 if it could not
 //! (a page task panicked, the runtime or the in-process site could not start), 2 for a
@@ -159,7 +168,7 @@ const PAUSE: Duration = Duration::from_secs(2);
 const MAX_HEAD: usize = 8 * 1024;
 /// The longest response body we read.
 const MAX_BODY: usize = 256 * 1024;
-/// The most links we take from one page, and the longest link.
+/// The most links we take from one page...
 const MAX_LINKS: usize = 256;
 /// ...and the longest link we follow.
 const MAX_LINK_LEN: usize = 2048;
@@ -249,8 +258,20 @@ enum Outcome {
     Timeout,
 }
 
-/// Crawls `site` from `/`: one child of a `TaskGroup` per page, each URL once.
+/// Crawls `site` from `/` with the loop watcher running beside the crawl.
 async fn crawl(site: String, args: Args) -> Result<Summary, String> {
+    // Not part of the crawl, so not in its group: a task of its own, aborted at the end.
+    let longest_stall = Arc::new(AtomicU64::new(0));
+    let watcher = tempo::spawn(watch_the_loop(Arc::clone(&longest_stall)));
+    let crawled = crawl_pages(site, args).await;
+    watcher.abort();
+    let mut summary = crawled?;
+    summary.stall = Duration::from_micros(longest_stall.load(Ordering::Relaxed));
+    Ok(summary)
+}
+
+/// The crawl itself: one child of a `TaskGroup` per page, each URL once.
+async fn crawl_pages(site: String, args: Args) -> Result<Summary, String> {
     let started = Instant::now();
     let crawl = Arc::new(Crawl {
         site,
@@ -258,10 +279,6 @@ async fn crawl(site: String, args: Args) -> Result<Summary, String> {
         gauge: Gauge::default(),
         timeout: args.timeout,
     });
-    // The loop watcher: not part of the crawl, so not in the group; aborted at the end.
-    let longest_stall = Arc::new(AtomicU64::new(0));
-    let watcher = tempo::spawn(watch_the_loop(Arc::clone(&longest_stall)));
-
     let (reports_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     // A page's failure is an `Outcome`, not an error of its task, so a child's `Result`
     // has no error to return (`Infallible`): only a panic — a bug — fails the group.
@@ -293,7 +310,6 @@ async fn crawl(site: String, args: Args) -> Result<Summary, String> {
             Some(report) = reports.recv() => report,
             joined = group.join() => match joined {
                 Err(TaskGroupError::Panicked(e)) => {
-                    watcher.abort();
                     return Err(format!("a page task panicked, and the crawl was cancelled: {e}"));
                 }
                 Err(TaskGroupError::Failed(never)) => match never {},
@@ -327,10 +343,8 @@ async fn crawl(site: String, args: Args) -> Result<Summary, String> {
     if let Err(TaskGroupError::Panicked(e)) = group.join().await {
         return Err(format!("a page task panicked: {e}"));
     }
-    watcher.abort();
     summary.elapsed = started.elapsed();
     summary.peak = crawl.gauge.peak.load(Ordering::Relaxed);
-    summary.stall = Duration::from_micros(longest_stall.load(Ordering::Relaxed));
     Ok(summary)
 }
 
@@ -656,7 +670,7 @@ struct Summary {
     errors: BTreeMap<String, usize>,
     /// Requests that timed out.
     timeouts: usize,
-    /// Links to pages not seen before: each one request.
+    /// Links to pages not seen before: each one request (`/` is the one more).
     links: usize,
     /// Links to pages already seen (or queued): not fetched again.
     repeats: usize,
@@ -710,9 +724,12 @@ impl Summary {
             .collect();
         println!("summary");
         println!(
-            "  pages           {:>6}  answered 200, each fetched once ({} links followed, \
-             {} repeats and {} off-site links not)",
-            self.pages, self.links, self.repeats, self.offsite
+            "  pages           {:>6}  answered 200, of {} requests: one per page found \
+             ({} repeated and {} off-site links not followed)",
+            self.pages,
+            self.links + 1,
+            self.repeats,
+            self.offsite
         );
         println!("  errors          {errors:>6}  {}", kinds.join(", "));
         println!(

@@ -282,6 +282,13 @@ fn debug_mode_names_the_blocking_task() {
     run.assert_matches(&plan);
 
     let spawned_at = format!("spawned at examples/crawler.rs:{}:", group_spawn_line());
+    // The example's header quotes these warnings; it must quote the line they name.
+    assert!(
+        include_str!("../examples/crawler.rs")
+            .contains(&format!("//! tempo: slow poll: task 1.2 {spawned_at}")),
+        "examples/crawler.rs's header quotes a slow-poll warning for another line: update it \
+         to `{spawned_at}`"
+    );
     let names_it = |marker: &str| {
         run.stderr
             .lines()
