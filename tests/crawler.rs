@@ -1,0 +1,543 @@
+//! The crawler lab (`examples/crawler.rs` against `examples/crawl_site.rs`, seed 004 §13.3),
+//! run as a reader runs it: both examples as child processes on loopback, their output
+//! checked against what the site says it holds.
+//!
+//! What the seed claims, and what is asserted here:
+//!
+//! - the crawler doesn't lie: its summary counts exactly the pages, errors and timeouts the
+//!   site's plan holds, and visits each URL once;
+//! - `Semaphore(N)` caps the requests in flight: the measured peak is N, never more;
+//! - the per-request timeout really cancels: every page that never answers is counted as a
+//!   timeout, the crawl ends in time bounded by the timeouts (not by the site's patience),
+//!   and the *site* sees each of those connections closed by the client about one timeout
+//!   after it was opened — not when the crawler exits;
+//! - debug mode names the blocking call: with `--block` and `TEMPO_DEBUG=1` the slow-poll
+//!   warning and the watchdog name the task by the line that spawned it, and the loop
+//!   stalls about 2 s; without `--block` debug mode is silent and the loop does not stall.
+//!
+//! Events are ordered by what the programs print, never by sleeping; every wait has a
+//! deadline, and a child is killed when its guard drops.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Longest we wait for a child's next line, or for it to exit.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------
+// The programs
+// ---------------------------------------------------------------------------------------
+
+/// The plan the site printed: `plan: pages=40 seed=13 fast=21 ...`, as numbers.
+#[derive(Debug)]
+struct Plan(BTreeMap<String, f64>);
+
+impl Plan {
+    fn parse(line: &str) -> Plan {
+        let fields = line
+            .strip_prefix("plan: ")
+            .unwrap_or_else(|| panic!("not a plan line: {line:?}"));
+        Plan(
+            fields
+                .split_whitespace()
+                .map(|field| {
+                    let (key, value) = field.split_once('=').expect("key=value");
+                    (key.to_string(), value.parse().expect("a number"))
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> usize {
+        self.0[key] as usize
+    }
+}
+
+/// What the crawler printed: a line per page, then the summary.
+#[derive(Debug)]
+struct Crawl {
+    /// Every line of stdout.
+    lines: Vec<String>,
+    /// When each line of `lines` arrived.
+    arrived: Vec<Instant>,
+    /// Its stderr.
+    stderr: String,
+}
+
+impl Crawl {
+    /// The first number on the summary line `  LABEL ...`.
+    fn field(&self, label: &str) -> f64 {
+        let prefix = format!("  {label} ");
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no summary line {label:?} in {:#?}", self.lines));
+        line[prefix.len()..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number on {line:?}"))
+    }
+
+    /// The paths of the per-page lines (`ok`, `error`, `timeout`), in order.
+    fn visited(&self) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|l| {
+                ["ok ", "error ", "timeout "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(|l| l.split_whitespace().nth(1).expect("a path"))
+            .collect()
+    }
+
+    /// The summary matches the plan: every page once, each counted as what it is.
+    fn assert_matches(&self, plan: &Plan) {
+        let visited = self.visited();
+        let distinct: HashSet<&str> = visited.iter().copied().collect();
+        assert_eq!(
+            (visited.len(), distinct.len()),
+            (plan.get("pages"), plan.get("pages")),
+            "each page visited exactly once: {visited:?}"
+        );
+        assert_eq!(
+            self.field("pages") as usize,
+            plan.get("fast") + plan.get("slow"),
+            "pages"
+        );
+        assert_eq!(
+            self.field("errors") as usize,
+            plan.get("status500") + plan.get("reset"),
+            "errors"
+        );
+        assert_eq!(
+            self.field("timeouts") as usize,
+            plan.get("hang"),
+            "timeouts"
+        );
+    }
+}
+
+/// Starts `crawl_site` on an ephemeral port; returns it, its address and its plan.
+fn start_site(args: &[&str]) -> (Running, String, Plan) {
+    let mut all = vec!["--addr", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    let site = Running::start("crawl_site", &all, &[]);
+    let listening = site.line();
+    let addr = listening
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("crawl_site printed {listening:?} first"))
+        .to_string();
+    let plan = Plan::parse(&site.line());
+    (site, addr, plan)
+}
+
+/// Runs the crawler to its end; fails unless it exits 0.
+fn crawl(args: &[&str], env: &[(&str, &str)]) -> Crawl {
+    let (status, timed, stderr) = Running::start("crawler", args, env).finish();
+    let (arrived, lines): (Vec<Instant>, Vec<String>) = timed.into_iter().unzip();
+    assert!(
+        status.success(),
+        "crawler {args:?} exited with {status}; stdout {lines:#?}; stderr:\n{stderr}"
+    );
+    Crawl {
+        lines,
+        arrived,
+        stderr,
+    }
+}
+
+/// The page and the seconds in a site's line `PATH: the client closed the connection
+/// after X s, ...` (prefixed `site: ` inside the crawler).
+fn close_seen(line: &str) -> Option<(String, f64)> {
+    let line = line.strip_prefix("site: ").unwrap_or(line);
+    let (path, after) = line.split_once(": the client closed the connection after ")?;
+    let held = after.split_whitespace().next()?.parse().ok()?;
+    Some((path.to_string(), held))
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------------------
+
+/// The whole lab against a site in its own process: counts, the cap, the timeouts, and the
+/// site's view of the cancelled requests.
+#[test]
+fn the_summary_matches_the_plan_and_timeouts_close_their_sockets() {
+    let (site, addr, plan) = start_site(&["--pages", "40", "--seed", "13", "--hold-secs", "20"]);
+    let limit = 2;
+    let timeout = 1.0;
+    // More silent pages than permits: they take at least two rounds of the timeout, so a
+    // socket left open until the crawler exits is held well over one timeout.
+    let hangs = plan.get("hang");
+    assert!(
+        hangs > limit,
+        "the plan needs more hanging pages than permits: {plan:?}"
+    );
+
+    let run = crawl(
+        &["--site", &addr, "--concurrency", "2", "--timeout", "1"],
+        &[],
+    );
+    run.assert_matches(&plan);
+
+    let peak = run.field("peak concurrency") as usize;
+    assert_eq!(peak, limit, "the cap is reached, never exceeded");
+
+    // Bounded by the timeouts, not by the site's 20 s hold: the silent pages alone keep
+    // `limit` permits busy for hangs × timeout; the rest of the crawl adds little.
+    let elapsed = run.field("elapsed");
+    let floor = hangs as f64 * timeout / limit as f64;
+    assert!(
+        (floor * 0.95..10.0).contains(&elapsed),
+        "elapsed {elapsed} s; expected at least {floor} s (the timeouts), far below the hold"
+    );
+
+    // The site saw each silent page's connection closed by the client one timeout after
+    // it came, and it said so as the crawler reported that page's timeout: the request was
+    // cancelled when it timed out, not when the crawler exited. (The first round of
+    // timeouts ends at least one timeout before the crawl does, since there are two.)
+    let timed_out: BTreeMap<&str, Instant> = run
+        .lines
+        .iter()
+        .zip(&run.arrived)
+        .filter(|(line, _)| line.starts_with("timeout "))
+        .map(|(line, &at)| (line.split_whitespace().nth(1).expect("a path"), at))
+        .collect();
+    let mut closed = BTreeMap::new();
+    while closed.len() < hangs {
+        let (at, line) = site.timed_line();
+        if let Some((path, held)) = close_seen(&line) {
+            closed.insert(path, (at, held));
+        }
+    }
+    assert_eq!(
+        closed.keys().map(String::as_str).collect::<Vec<_>>(),
+        timed_out.keys().copied().collect::<Vec<_>>(),
+        "the pages the site saw closed are the pages that timed out"
+    );
+    for (path, (at, held)) in &closed {
+        assert!(
+            (timeout * 0.9..timeout + 0.75).contains(held),
+            "{path}: the site held it {held} s, not about the {timeout} s timeout"
+        );
+        let reported = timed_out[path.as_str()];
+        let apart = at
+            .saturating_duration_since(reported)
+            .max(reported.saturating_duration_since(*at));
+        assert!(
+            apart < Duration::from_millis(500),
+            "{path}: the site saw the close {apart:?} away from the crawler's timeout"
+        );
+    }
+    site.assert_alive();
+}
+
+/// One command: without `--site`, the crawler runs the site in its own process and the
+/// summary still matches the plan it printed.
+#[test]
+fn the_crawler_runs_its_own_site_by_default() {
+    let run = crawl(
+        &["--pages", "12", "--concurrency", "3", "--timeout", "1"],
+        &[],
+    );
+    assert!(
+        run.lines
+            .iter()
+            .any(|l| l.starts_with("site: listening on 127.0.0.1:")),
+        "no in-process site: {:#?}",
+        run.lines
+    );
+    let plan_line = run
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix("site: plan: "))
+        .unwrap_or_else(|| panic!("no plan from the in-process site: {:#?}", run.lines));
+    let plan = Plan::parse(&format!("plan: {plan_line}"));
+    assert_eq!(plan.get("pages"), 12);
+    run.assert_matches(&plan);
+    assert!(run.field("peak concurrency") as usize <= 3);
+    let closes = run.lines.iter().filter_map(|l| close_seen(l)).count();
+    assert_eq!(closes, plan.get("hang"), "{:#?}", run.lines);
+}
+
+/// `--block` with `TEMPO_DEBUG=1`: debug mode names the task that blocks — by the line that
+/// spawned it, the `group.spawn` in `crawl` — and the loop watcher measures the stall. The
+/// crawl still counts right.
+#[test]
+fn debug_mode_names_the_blocking_task() {
+    let (_site, addr, plan) = start_site(&["--pages", "12", "--hold-secs", "20"]);
+    let run = crawl(
+        &["--site", &addr, "--block", "--timeout", "3"],
+        &[("TEMPO_DEBUG", "1")],
+    );
+    run.assert_matches(&plan);
+
+    let spawned_at = format!("spawned at examples/crawler.rs:{}:", group_spawn_line());
+    // The example's header quotes these warnings; it must quote the line they name.
+    assert!(
+        include_str!("../examples/crawler.rs")
+            .contains(&format!("//! tempo: slow poll: task 1.2 {spawned_at}")),
+        "examples/crawler.rs's header quotes a slow-poll warning for another line: update it \
+         to `{spawned_at}`"
+    );
+    let names_it = |marker: &str| {
+        run.stderr
+            .lines()
+            .any(|l| l.contains(marker) && l.contains(&spawned_at))
+    };
+    assert!(
+        names_it("tempo: slow poll:"),
+        "no slow-poll warning names the task {spawned_at}; stderr:\n{}",
+        run.stderr
+    );
+    assert!(
+        names_it("is blocked now"),
+        "the watchdog did not name the task {spawned_at}; stderr:\n{}",
+        run.stderr
+    );
+    let stall = run.field("loop stall");
+    assert!(
+        stall >= 1900.0,
+        "the loop stalled only {stall} ms under a 2 s blocking sleep"
+    );
+}
+
+/// The fix, the default: the same pause as `tempo::time::sleep`; debug mode has nothing to
+/// say and the loop never stalls for long.
+#[test]
+fn without_block_debug_mode_is_silent_and_the_loop_keeps_moving() {
+    let (_site, addr, plan) = start_site(&["--pages", "12", "--hold-secs", "20"]);
+    let run = crawl(
+        &["--site", &addr, "--timeout", "3"],
+        &[("TEMPO_DEBUG", "1")],
+    );
+    run.assert_matches(&plan);
+    assert!(
+        !run.stderr.contains("slow poll") && !run.stderr.contains("is blocked now"),
+        "debug mode warned though nothing blocks; stderr:\n{}",
+        run.stderr
+    );
+    // Generous for a busy 2-core machine, and still far below the 2 s of `--block`.
+    let stall = run.field("loop stall");
+    assert!(
+        stall < 1000.0,
+        "the loop stalled {stall} ms with no blocking call"
+    );
+}
+
+/// Bad flags get a clear error and exit status 2, from both programs.
+#[test]
+fn bad_flags_exit_2() {
+    for (name, args) in [
+        ("crawler", &["--concurrency", "0"][..]),
+        ("crawler", &["--site", "127.0.0.1:1", "--seed", "3"]),
+        ("crawl_site", &["--pages", "none"]),
+    ] {
+        let (status, _, stderr) = Running::start(name, args, &[]).finish();
+        assert_eq!(status.code(), Some(2), "{name} {args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{name}: ")),
+            "{name} {args:?}: {stderr}"
+        );
+    }
+}
+
+/// The line of `examples/crawler.rs` whose `group.spawn(` starts every page task.
+fn group_spawn_line() -> usize {
+    let source = include_str!("../examples/crawler.rs");
+    let lines: Vec<usize> = source
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("group.spawn("))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "one group.spawn in crawler.rs: {lines:?}");
+    lines[0]
+}
+
+// ---------------------------------------------------------------------------------------
+// Children
+// ---------------------------------------------------------------------------------------
+
+/// An example running as a child process, killed when dropped. Its stdout arrives line by
+/// line on a channel; its stderr is collected.
+struct Running {
+    name: String,
+    child: Child,
+    /// Lines of stdout, each with when it arrived.
+    stdout: Receiver<(Instant, String)>,
+    stderr: Arc<Mutex<String>>,
+    stderr_thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut child = Command::new(example(name))
+            .args(args)
+            .env_remove("TEMPO_DEBUG")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let out = child.stdout.take().expect("piped stdout");
+        let (tx, stdout) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send((Instant::now(), line)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut err = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let stderr_thread = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            *sink.lock().unwrap_or_else(|p| p.into_inner()) = text;
+        });
+        Running {
+            name: name.to_string(),
+            child,
+            stdout,
+            stderr,
+            stderr_thread: Some(stderr_thread),
+        }
+    }
+
+    /// The next line of stdout; fails if none comes within `DEADLINE` or stdout closes.
+    fn line(&self) -> String {
+        self.timed_line().1
+    }
+
+    /// The next line of stdout and when it arrived.
+    fn timed_line(&self) -> (Instant, String) {
+        match self.stdout.recv_timeout(DEADLINE) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("{} printed nothing for {DEADLINE:?}", self.name)
+            }
+            Err(RecvTimeoutError::Disconnected) => panic!("{} closed its stdout", self.name),
+        }
+    }
+
+    /// Fails if the child has exited.
+    fn assert_alive(mut self) {
+        if let Some(status) = self.child.try_wait().expect("try_wait") {
+            panic!("{} died: {status}", self.name);
+        }
+    }
+
+    /// Waits, up to `DEADLINE`, for the child to exit on its own; its status, its stdout
+    /// lines (each with when it arrived) and its stderr.
+    fn finish(mut self) -> (ExitStatus, Vec<(Instant, String)>, String) {
+        let deadline = Instant::now() + DEADLINE;
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "{} did not finish within {DEADLINE:?}: {lines:#?}",
+                        self.name
+                    )
+                }
+            }
+        }
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} closed stdout but did not exit",
+                self.name
+            );
+            thread::sleep(Duration::from_millis(5));
+        };
+        // The child is gone, so its stderr is closed and the reader ends.
+        if let Some(reader) = self.stderr_thread.take() {
+            reader.join().expect("the stderr reader");
+        }
+        let stderr = self
+            .stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        (status, lines, stderr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The path of the built example `name`: `cargo build --example crawl_site --example
+/// crawler`, once, with this test binary's profile and target directory (as
+/// `tests/support/child.rs` builds the other examples), so we never run a stale binary.
+fn example(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        // This binary is <target dir>[/<triple>]/<profile dir>/deps/crawler-<hash>.
+        let exe = std::env::current_exe().expect("current_exe");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("<profile>/deps");
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args([
+                "build",
+                "--quiet",
+                "--example",
+                "crawl_site",
+                "--example",
+                "crawler",
+            ])
+            .arg("--manifest-path")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir);
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => {}
+            Some("release") => {
+                cargo.arg("--release");
+            }
+            Some(custom) => {
+                cargo.args(["--profile", custom]);
+            }
+            None => panic!("unreadable profile directory {}", profile_dir.display()),
+        }
+        let platform_dir = profile_dir.parent().expect("a target directory");
+        if platform_dir.canonicalize().ok() != target_dir.canonicalize().ok() {
+            cargo
+                .arg("--target")
+                .arg(platform_dir.file_name().expect("triple"));
+        }
+        let output = cargo.output().expect("run cargo");
+        assert!(
+            output.status.success(),
+            "building the crawler examples failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        profile_dir.join("examples")
+    });
+    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
