@@ -32,3 +32,14 @@
 #![forbid(unsafe_code)]
 
 pub use tempo_runtime::*;
+
+/// The tour's code blocks (`docs/TOUR.md`), compiled and run as doctests, so that the tour
+/// cannot show code that no longer builds. `tests/docs.rs` checks the names it gives.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/TOUR.md")]
+pub struct TourDoctests;
+
+/// The asyncio map's code blocks (`docs/ASYNCIO.md`), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/ASYNCIO.md")]
+pub struct AsyncioDoctests;

@@ -23,32 +23,11 @@
 //! `BaseEventLoop._run_once` is the same procedure: compute the timeout from the nearest
 //! scheduled callback, `select`, turn events and due timers into ready callbacks, run them.
 //!
-//! | asyncio                         | tempo                                              |
-//! |---------------------------------|----------------------------------------------------|
-//! | `asyncio.run(main())`           | [`run`]`(main())`                                  |
-//! | `asyncio.new_event_loop()`      | [`Runtime::new`], [`Builder`]                      |
-//! | `loop.run_until_complete(f)`    | [`Runtime::block_on`]                              |
-//! | `asyncio.create_task(coro)`     | [`spawn`], [`spawn_local`]                         |
-//! | `Task`, `task.cancel()`         | [`task::JoinHandle`], [`task::JoinHandle::abort`]  |
-//! | `CancelledError`                | [`task::JoinError::is_cancelled`]                  |
-//! | `await asyncio.sleep(0)`        | [`task::yield_now`]                                |
-//! | `asyncio.sleep`, `wait_for`     | [`time::sleep`], [`time::timeout`]                 |
-//! | `asyncio.gather`                | [`join!`], [`future::join_all`], [`future::try_join_all`] |
-//! | `wait(FIRST_COMPLETED)`         | [`select!`], [`future::race`], [`future::race_all`] |
-//! | `asyncio.as_completed`          | [`future::as_completed`], [`task::JoinSet`]        |
-//! | `asyncio.TaskGroup`             | [`task::TaskGroup`]                                |
-//! | `contextvars.ContextVar`        | [`task::ContextVar`]                               |
-//! | `Lock`, `Semaphore`, `Event`, `Condition`, `Barrier` | [`sync`]                      |
-//! | `asyncio.Queue`                 | [`sync::Queue`]; also [`sync::mpsc`], [`sync::oneshot`] |
-//! | `loop.add_signal_handler`       | `signal::signal`, `signal::ctrl_c` (Unix)          |
-//! | `asyncio.to_thread`, `run_in_executor` | [`task::spawn_blocking`], [`task::spawn_cpu`] |
-//! | `aiofiles`                      | [`fs`]                                             |
-//! | debug mode, `py-spy dump`, aiomonitor | [`diagnostics`], [`Handle::dump`], [`Builder::monitor`] |
-//! | `asyncio.start_server`          | [`net::TcpListener`]                               |
-//! | `open_connection`, streams      | [`net::TcpStream`]                                 |
-//! | `create_datagram_endpoint`      | [`net::UdpSocket`]                                 |
-//! | `create_subprocess_exec`        | `process::Command`, `process::Child` (Unix)        |
-//! | `_run_once`                     | `worker::Worker::block_on`                         |
+//! Every asyncio idea — `asyncio.run` is [`run`], `create_task` is [`spawn`], `gather` is
+//! [`join!`], `wait_for` is [`time::timeout`], and so on through tasks, groups, queues,
+//! locks, threads, cancellation, debug mode and streams — is mapped to its tempo item, the
+//! example that shows it and what differs, in one table: `docs/ASYNCIO.md` in the
+//! repository. `docs/TOUR.md` follows one byte through this loop, file by file.
 //!
 //! # tokio-only libraries
 //!
