@@ -110,8 +110,11 @@ struct Row {
     turns: Option<(u64, u64)>,
 }
 
-/// A task, while rows are gathered: its track, its first poll, its id and its name.
+/// A task, while rows are gathered: its track's thread id and its task id.
 type TaskKey = (u64, String);
+
+/// A task's name and its polls, while rows are gathered.
+type TaskPolls = (String, Vec<(u64, u64)>);
 
 /// Draws the trace-event JSON `json` with `width` columns of timeline.
 pub fn render(json: &str, width: usize) -> Result<String, String> {
@@ -131,7 +134,7 @@ pub fn render(json: &str, width: usize) -> Result<String, String> {
     let mut program = String::from("trace");
     let mut tracks: BTreeMap<u64, String> = BTreeMap::new();
     // Task rows by (track, task id); loop rows by track.
-    let mut tasks: BTreeMap<TaskKey, (String, Vec<(u64, u64)>)> = BTreeMap::new();
+    let mut tasks: BTreeMap<TaskKey, TaskPolls> = BTreeMap::new();
     let mut loops: BTreeMap<u64, Row> = BTreeMap::new();
     for event in events {
         let tid = event["tid"].as_u64().unwrap_or(0);
@@ -185,7 +188,7 @@ pub fn render(json: &str, width: usize) -> Result<String, String> {
     for ((tid, _), (name, _)) in &tasks {
         *names.entry((*tid, name.as_str())).or_default() += 1;
     }
-    let mut ordered: Vec<(&TaskKey, &(String, Vec<(u64, u64)>))> = tasks.iter().collect();
+    let mut ordered: Vec<(&TaskKey, &TaskPolls)> = tasks.iter().collect();
     ordered.sort_by_key(|((tid, id), (_, spans))| {
         (
             *tid,

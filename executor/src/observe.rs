@@ -13,7 +13,7 @@
 //! per wake and per spawn, and no clock read. tempo's diagnostics ([`diag`](crate::diag):
 //! slow-poll warnings, task dumps, the watchdog) are one observer; the runtime's trace of
 //! the loop (`TEMPO_TRACE`) is another, and [`Fanout`] lets both watch one worker. The
-//! observer is chosen at run time ([`OwnedExecutor::observe`](crate::OwnedExecutor::observe)),
+//! observer is chosen at run time ([`Executor::observe`](crate::Executor::observe)),
 //! so neither needs a rebuild.
 //!
 //! asyncio has the same seam in its debug mode: `loop.set_debug(True)` makes `_run_once`
