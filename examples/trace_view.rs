@@ -21,16 +21,18 @@
 //! `sleep_gather` it shows both halves of the seed's lesson: the `block_on` future holding
 //! the thread through the two blocking sleeps in one long poll, then the two sleeping tasks
 //! polled twice each, with the loop asleep in `epoll_wait` between — both sleeps in one
-//! wait. What it prints for `docs/traces/sleep_gather.json` (the times vary from run to run;
-//! for this file the text never does):
+//! wait. What it prints for `docs/traces/sleep_gather.json` (docs/DESIGN.md shows the same,
+//! and `tests/trace.rs` checks that copy against the file):
 //!
 //! ```text
-//! sleep_gather: 1 loop, 2 tasks, 6 polls, 2 turns in 605.18 ms; one column = 10 ms
-//!                  0 ms      100 ms    200 ms    300 ms    400 ms    500 ms    600 ms
-//!                  |---------|---------|---------|---------|---------|---------|
-//! block_on future  [=======================================]                    |  2 polls, 400.47 ms
-//! async sleep 1                                            |                    |  2 polls, 0.06 ms
-//! ...
+//! sleep_gather: 1 loop, 2 tasks, 6 polls, 2 turns in 605.85 ms; one column = 15 ms
+//!                  0 ms      150 ms    300 ms    450 ms    600 ms
+//!                  |---------|---------|---------|---------|-
+//! block_on future  [=========================]             |   2 polls, 404.9 ms
+//! async sleep 1                              |             |   2 polls, 91.3 us
+//! async sleep 2                              |             |   2 polls, 9.2 us
+//! epoll_wait                                 [=============]   2 turns, 200.79 ms in all, 2 timers fired, 0 I/O events
+//! [===] a poll (or a turn of the reactor) across the columns it spans; | one within a column
 //! ```
 //!
 //! The same file opens in <https://ui.perfetto.dev> (or `chrome://tracing`), which adds
