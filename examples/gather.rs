@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release --example gather                # 1 s "fetches": ~7 s in all
 //! cargo run --release --example gather -- --scale 0.1 # the same lessons, ten times faster
+//! cargo run --release --example gather -- --scale 0.1 --trace t.json  # and record them
+//! cargo run --example trace_view -- t.json             # ... drawn as a timeline
 //! ```
 //!
 //! A "fetch" here is a `tempo::time::sleep` standing in for an HTTP request, as
@@ -27,6 +29,13 @@
 //!
 //! Try `--scale 0.01`: the ratios stay, until the times get near the loop's timer
 //! granularity (1 ms).
+//!
+//! `--trace FILE` records the run ([`tempo::Builder::trace`]) for Perfetto or `trace_view`.
+//! It has one row of polls, the `block_on` future's, and no task rows: `join_all`,
+//! `as_completed` and `try_join_all` poll their futures *inside* the future that awaits
+//! them, as `asyncio.gather` of bare coroutines runs them inside one task — nothing here is
+//! spawned. What the trace shows is the rhythm: a handful of short polls, and between them
+//! the loop asleep in `epoll_wait` until the next timer.
 //!
 //! What it prints at the default scale (times since the start; some lines left out):
 //!
@@ -74,15 +83,31 @@ use std::time::{Duration, Instant};
 use tempo::future::{as_completed, join_all, try_join_all};
 
 fn main() -> ExitCode {
-    let scale = match parse_args(std::env::args().skip(1)) {
-        Ok(scale) => scale,
+    let (scale, trace) = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
         Err(msg) => {
-            eprintln!("gather: {msg}\nusage: gather [--scale F]   (F > 0, default 1.0)");
+            eprintln!(
+                "gather: {msg}\nusage: gather [--scale F] [--trace FILE]   (F > 0, default 1.0)"
+            );
             return ExitCode::from(2);
         }
     };
-    // `asyncio.run(main())`.
-    let report = tempo::run(lessons(scale));
+    // `asyncio.run(main())`: `tempo::run` is this, with the default Builder. The runtime is
+    // built here only to give it the trace file, if asked for one.
+    let mut builder = tempo::Builder::new();
+    if let Some(path) = &trace {
+        builder.trace(path);
+    }
+    let runtime = match builder.build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("gather: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = runtime.block_on(lessons(scale));
+    // Shut the runtime down, as the end of `tempo::run` would: the trace is written now.
+    drop(runtime);
     println!(
         "\nsummary: one by one {:.2} s, join_all {:.2} s, fail fast {:.2} s, keep all {:.2} s",
         report.one_by_one.as_secs_f64(),
@@ -284,9 +309,11 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Reads the optional `--scale F` (default 1.0): every duration is multiplied by `F`.
-fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<f64, String> {
+/// Reads the optional `--scale F` (default 1.0: every duration is multiplied by `F`) and
+/// `--trace FILE`.
+fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<(f64, Option<String>), String> {
     let mut scale = 1.0;
+    let mut trace = None;
     while let Some(flag) = argv.next() {
         match flag.as_str() {
             "--scale" => {
@@ -297,8 +324,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<f64, String> {
                     _ => return Err(format!("--scale {text}: expected a number in (0, 100]")),
                 };
             }
+            "--trace" => trace = Some(argv.next().ok_or("--trace needs a file")?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(scale)
+    Ok((scale, trace))
 }

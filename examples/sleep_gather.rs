@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --release --example sleep_gather               # 2 s sleeps: ~4 s, then ~2 s
 //! cargo run --release --example sleep_gather -- --secs 0.2 # the same lesson, faster
+//! cargo run --release --example sleep_gather -- --secs 0.2 --trace t.json  # and see it
+//! cargo run --example trace_view -- t.json                  # ... drawn as a timeline
 //! ```
 //!
 //! Reference seed 001 ("The Blocking Trap") writes it in Python:
@@ -21,6 +23,14 @@
 //! thread can run nothing else — that is the trap. The second part takes the time of the
 //! slowest sleep, not the sum, because a sleeping task is only a timer in the reactor and the
 //! thread is free to run the other task (and wait for both timers in one `epoll_wait`).
+//!
+//! With `--trace FILE` the runtime also records every poll, reactor turn and wake
+//! ([`tempo::Builder::trace`]) and writes them to FILE when it shuts down: open it in
+//! <https://ui.perfetto.dev>, or draw it with `trace_view`. The tasks are named
+//! (`async sleep 1`, `async sleep 2`), so the timeline shows the trap — the `block_on`
+//! future holding the thread through both blocking sleeps in one poll — and the lesson: the
+//! two tasks each polled twice, with one `epoll_wait` between, blocked for one sleep's
+//! length while both timers ran. `docs/traces/sleep_gather.json` is such a trace.
 //!
 //! What it prints, with the default 2 s:
 //!
@@ -41,10 +51,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
-    let secs = match parse_args(std::env::args().skip(1)) {
-        Ok(secs) => secs,
+    let (secs, trace) = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
         Err(msg) => {
-            eprintln!("sleep_gather: {msg}\nusage: sleep_gather [--secs SECS]");
+            eprintln!("sleep_gather: {msg}\nusage: sleep_gather [--secs SECS] [--trace FILE]");
             return ExitCode::from(2);
         }
     };
@@ -53,7 +63,20 @@ fn main() -> ExitCode {
     let t0 = Instant::now();
 
     // `asyncio.run(main())`: the whole lesson runs inside the runtime, as in the Python.
-    let (blocking, concurrent) = tempo::run(async move {
+    // `tempo::run` is `Runtime::new()` then `block_on`; we build the runtime ourselves only
+    // to give it the trace file, if asked for one.
+    let mut builder = tempo::Builder::new();
+    if let Some(path) = &trace {
+        builder.trace(path);
+    }
+    let runtime = match builder.build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sleep_gather: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (blocking, concurrent) = runtime.block_on(async move {
         // 1. `blocking_io(); blocking_io()`: each call holds the worker thread for its whole
         //    sleep, so the second cannot start before the first ends.
         let start = Instant::now();
@@ -65,7 +88,12 @@ fn main() -> ExitCode {
         // 2. `await asyncio.gather(async_io(), async_io())`: both tasks start, both register
         //    a timer and return to the loop, and the loop waits for the timers together.
         let start = Instant::now();
-        let tasks = [1, 2].map(|i| tempo::spawn(async_io(t0, i, nap)));
+        // Named, so that a trace shows them by name.
+        let tasks = [1, 2].map(|i| {
+            tempo::task::Builder::new()
+                .name(&format!("async sleep {i}"))
+                .spawn(async_io(t0, i, nap))
+        });
         for task in tasks {
             // A JoinError means the task panicked or was aborted; neither can happen to a
             // sleep, so treat it as the bug it would be.
@@ -73,6 +101,9 @@ fn main() -> ExitCode {
         }
         (blocking, start.elapsed())
     });
+    // Dropping the runtime shuts it down, as the end of `tempo::run` would: the trace, if
+    // any, is written now.
+    drop(runtime);
 
     println!(
         "blocking: 2 sleeps of {secs:?} s took {:.2} s",
@@ -108,9 +139,10 @@ async fn async_io(t0: Instant, i: u32, nap: Duration) {
     println!("[{:.2} s] async sleep {i} done", t0.elapsed().as_secs_f64());
 }
 
-/// Reads the optional `--secs SECS` (default 2, fractions allowed).
-fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<f64, String> {
+/// Reads the optional `--secs SECS` (default 2, fractions allowed) and `--trace FILE`.
+fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<(f64, Option<String>), String> {
     let mut secs = 2.0;
+    let mut trace = None;
     while let Some(flag) = argv.next() {
         match flag.as_str() {
             "--secs" => {
@@ -121,8 +153,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<f64, String> {
                     _ => return Err(format!("--secs {text}: expected seconds in 0..=3600")),
                 };
             }
+            "--trace" => trace = Some(argv.next().ok_or("--trace needs a file")?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(secs)
+    Ok((secs, trace))
 }

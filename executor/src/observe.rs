@@ -11,9 +11,10 @@
 //!
 //! With no observer each announcement is one test of an empty slot: one branch per poll,
 //! per wake and per spawn, and no clock read. tempo's diagnostics ([`diag`](crate::diag):
-//! slow-poll warnings, task dumps, the watchdog) are one observer; a trace of the loop could
-//! be another. It is chosen at run time ([`Executor::observe`](crate::Executor::observe)),
-//! so `TEMPO_DEBUG` needs no rebuild.
+//! slow-poll warnings, task dumps, the watchdog) are one observer; the runtime's trace of
+//! the loop (`TEMPO_TRACE`) is another, and [`Fanout`] lets both watch one worker. The
+//! observer is chosen at run time ([`Executor::observe`](crate::Executor::observe)),
+//! so neither needs a rebuild.
 //!
 //! asyncio has the same seam in its debug mode: `loop.set_debug(True)` makes `_run_once`
 //! time each callback and warn about slow ones, with the rest of the loop unchanged.
@@ -46,7 +47,7 @@ impl SpawnMeta {
 }
 
 /// A step in a task's life, as the executor announces it.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum TaskEvent<'a> {
     /// The task was placed in this worker's slab, spawned like this.
     Spawned(&'a SpawnMeta),
@@ -74,4 +75,48 @@ pub enum TaskEvent<'a> {
 pub trait TaskObserver: Send + Sync {
     /// `task` took a step: `event`.
     fn on_event(&self, task: TaskId, event: TaskEvent<'_>);
+}
+
+/// Several observers watching one worker, each told every event in turn, in the order
+/// given: a worker holds one observer, and this is how diagnostics and a trace share it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use tempo_executor::observe::{Fanout, TaskEvent, TaskObserver};
+/// use tempo_executor::OwnedExecutor;
+///
+/// struct Polls(AtomicUsize);
+/// impl TaskObserver for Polls {
+///     fn on_event(&self, _: tempo_executor::TaskId, event: TaskEvent<'_>) {
+///         if let TaskEvent::PollStarted = event {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+///
+/// let (a, b) = (Arc::new(Polls(AtomicUsize::new(0))), Arc::new(Polls(AtomicUsize::new(0))));
+/// let executor = OwnedExecutor::new(|| {});
+/// assert!(executor.observe(Arc::new(Fanout(vec![a.clone(), b.clone()]))));
+/// let _guard = executor.enter();
+/// let _task = tempo_executor::spawn(async {});
+/// executor.run_ready(10);
+/// assert_eq!((a.0.load(Ordering::Relaxed), b.0.load(Ordering::Relaxed)), (1, 1));
+/// ```
+pub struct Fanout(pub Vec<Arc<dyn TaskObserver>>);
+
+impl TaskObserver for Fanout {
+    fn on_event(&self, task: TaskId, event: TaskEvent<'_>) {
+        for observer in &self.0 {
+            observer.on_event(task, event);
+        }
+    }
+}
+
+impl std::fmt::Debug for Fanout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fanout")
+            .field("observers", &self.0.len())
+            .finish()
+    }
 }

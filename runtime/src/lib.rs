@@ -48,8 +48,9 @@
 //!
 //! 1. `time.rs`, `signal.rs` — the reactor's timers and signals, as users see them. They
 //!    use no other file.
-//! 2. `diagnostics/stats.rs`, `diagnostics/dump.rs`, `diagnostics/runtime_diag.rs` — what
-//!    diagnostics record, per loop and per runtime. They know no runtime.
+//! 2. `diagnostics/observe.rs`, `diagnostics/stats.rs`, `diagnostics/dump.rs`,
+//!    `diagnostics/trace/`, `diagnostics/runtime_diag.rs` — the loop's observer seam, and
+//!    what diagnostics and the trace record, per loop and per runtime. They know no runtime.
 //! 3. `worker.rs` — one event loop: one executor, one reactor, and the numbered loop above.
 //! 4. `sync/` and `future/` — primitives and combinators, which know no runtime; see their
 //!    `mod.rs`. `io/` — tokio's reading and writing methods on any stream, which know no

@@ -1,14 +1,13 @@
 //! A worker: one executor, one reactor, and the loop that alternates between them.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tempo_executor::OwnedExecutor;
-use tempo_reactor::{Reactor, TurnStats};
+use tempo_reactor::Reactor;
 
-use crate::diagnostics::LoopStats;
+use crate::diagnostics::{LoopEvent, LoopObserver};
 
 /// One complete event loop. Lives on (and never leaves) the thread that runs it.
 pub(crate) struct Worker {
@@ -19,11 +18,10 @@ pub(crate) struct Worker {
     pub(crate) reactor: RefCell<Reactor>,
     /// Task polls between two looks at the reactor, even when tasks are always ready.
     pub(crate) event_interval: usize,
-    /// With diagnostics on: the loop's counters, and the threshold past which a whole run
-    /// phase is reported as a long turn.
-    pub(crate) stats: Option<(Arc<LoopStats>, Option<Duration>)>,
-    /// The worker's number in its runtime, as logs and dumps name it (set with diagnostics).
-    pub(crate) number: usize,
+    /// What watches the loop's steps — debug mode's counters, the trace, or both
+    /// (`diagnostics/observe.rs`). `None`, the default, costs one branch per `block_on`
+    /// poll and two per turn, and no clock read.
+    pub(crate) observer: Option<Box<dyn LoopObserver>>,
     /// How long an idle worker keeps polling the reactor without blocking before it sleeps
     /// in `epoll_wait` (see `Builder::park_spin`). Zero: sleep at once.
     pub(crate) park_spin: Duration,
@@ -35,10 +33,9 @@ impl Worker {
         let unpark = reactor.handle();
         Ok(Worker {
             executor: OwnedExecutor::new(move || unpark.unpark()),
-            number: 0,
             reactor: RefCell::new(reactor),
             event_interval: event_interval.max(1),
-            stats: None,
+            observer: None,
             park_spin: Duration::ZERO,
         })
     }
@@ -49,14 +46,22 @@ impl Worker {
         let executor = &self.executor;
         let mut main_woken = true; // poll it once to start
         let mut polled_since_turn = 0;
-        let mut phase = Phase::start(self.stats.is_some());
+        // Observers off: no calls at all, not even ones that return at once.
+        let observer = self.observer.as_deref();
+        if let Some(observer) = observer {
+            observer.on_loop(LoopEvent::Entered);
+        }
         // When this worker ran out of work, if it is spinning before it parks.
         let mut idle_since: Option<Instant> = None;
         loop {
             // 1. The block_on future. It counts against the batch like any task, or a
             //    main future that keeps yielding would never let the reactor turn.
             if main_woken {
-                if let Poll::Ready(output) = poll_main() {
+                let polled = match observer {
+                    None => poll_main(),
+                    Some(observer) => watched(observer, &mut poll_main),
+                };
+                if let Poll::Ready(output) = polled {
                     return output;
                 }
                 polled_since_turn += 1;
@@ -84,18 +89,20 @@ impl Worker {
                 let since = *idle_since.get_or_insert_with(Instant::now);
                 (since.elapsed() < self.park_spin).then_some(Duration::ZERO)
             };
-            // Diagnostics off: no calls at all, not even ones that return at once.
-            let measuring = self.stats.is_some();
-            if measuring {
-                phase.end(self, polled_since_turn);
+            if let Some(observer) = observer {
+                observer.on_loop(LoopEvent::TurnStarted {
+                    polls: polled_since_turn,
+                    ready: executor.ready_len(),
+                    max_wait,
+                });
             }
             let turn = self
                 .reactor
                 .borrow_mut()
                 .turn(max_wait)
                 .expect("tempo: epoll_wait failed; the reactor cannot go on");
-            if measuring {
-                phase.after_turn(self, turn);
+            if let Some(observer) = observer {
+                observer.on_loop(LoopEvent::TurnEnded(turn));
             }
             polled_since_turn = 0;
             executor.drain_remote();
@@ -107,54 +114,12 @@ impl Worker {
     }
 }
 
-/// Diagnostics' view of one run phase — the polls between two reactor turns. Inert (no
-/// clock reads) when diagnostics are off.
-struct Phase {
-    /// When this phase began; `None` with diagnostics off.
-    started: Option<Instant>,
-    /// What the turn before it delivered, for the report.
-    last_turn: TurnStats,
-    /// When the reactor turn in progress began.
-    turn_started: Option<Instant>,
-}
-
-impl Phase {
-    fn start(on: bool) -> Phase {
-        Phase {
-            started: on.then(Instant::now),
-            last_turn: TurnStats::default(),
-            turn_started: None,
-        }
-    }
-
-    /// The run phase is over: report it if it ran long as a whole (cpython#101946: many
-    /// short polls adding up block the loop as surely as one long one).
-    fn end(&mut self, worker: &Worker, polls: usize) {
-        let (Some(started), Some((stats, threshold))) = (self.started, &worker.stats) else {
-            return;
-        };
-        let now = Instant::now();
-        let ran = now - started;
-        if threshold.is_some_and(|t| ran > t) {
-            stats.record_long_turn();
-            tempo_executor::diag::warn(format_args!(
-                "tempo: long loop turn on worker {}: {ran:?} running {polls} task polls, after \
-                 a reactor turn that delivered {} I/O events and fired {} timers; I/O and \
-                 timers waited all that time",
-                worker.number, self.last_turn.events, self.last_turn.timers,
-            ));
-        }
-        stats.set_queue_depth(worker.executor.ready_len());
-        self.turn_started = Some(now);
-    }
-
-    fn after_turn(&mut self, worker: &Worker, turn: TurnStats) {
-        let (Some(turn_started), Some((stats, _))) = (self.turn_started, &worker.stats) else {
-            return;
-        };
-        let now = Instant::now();
-        stats.record_turn(now - turn_started, turn.events, turn.timers);
-        self.last_turn = turn;
-        self.started = Some(now);
-    }
+/// Step 1's poll of the `block_on` future, announced to `observer`. Kept out of the loop so
+/// that the unwatched path reads as if nobody watched.
+#[inline(never)]
+fn watched<T>(observer: &dyn LoopObserver, poll_main: &mut impl FnMut() -> Poll<T>) -> Poll<T> {
+    observer.on_loop(LoopEvent::MainPollStarted);
+    let polled = poll_main();
+    observer.on_loop(LoopEvent::MainPollEnded);
+    polled
 }

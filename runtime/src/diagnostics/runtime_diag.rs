@@ -1,5 +1,6 @@
 //! [`RuntimeDiag`]: a runtime's diagnostics — every worker's task table, loop counters and
-//! reactor — readable from any thread; and `TEMPO_DEBUG`, which turns them on.
+//! reactor — readable from any thread; `TEMPO_DEBUG`, which turns them on; and
+//! `TEMPO_TRACE`, which turns on the trace.
 //!
 //! Each worker writes its own tables as it runs; this is the reader's side: what
 //! [`Handle::dump`](crate::Handle::dump), the monitor console and the watchdog see.
@@ -31,6 +32,14 @@ pub(crate) fn env_slow_poll() -> Option<Duration> {
                 .map_or(DEFAULT_SLOW_POLL, Duration::from_millis),
         ),
     }
+}
+
+/// The file `TEMPO_TRACE` asks the loop's trace to be written to: unset or empty — none.
+/// Read, as `TEMPO_DEBUG` is, by every runtime built without a `Builder::trace` of its own
+/// (except the diagnostics service's).
+pub(crate) fn env_trace() -> Option<std::path::PathBuf> {
+    let value = std::env::var_os("TEMPO_TRACE")?;
+    (!value.is_empty()).then(|| value.into())
 }
 
 /// One worker's diagnostics, as the runtime's readers see them.

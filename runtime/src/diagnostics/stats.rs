@@ -1,8 +1,15 @@
-//! Per-worker loop statistics: what `stats` in the monitor console shows.
+//! Per-worker loop statistics: what `stats` in the monitor console shows; and [`LoopWatch`],
+//! the loop observer that keeps them and warns about long run phases.
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tempo_reactor::TurnStats;
+
+use super::observe::{LoopEvent, LoopObserver};
 
 /// Counters one worker's loop keeps while diagnostics are on. Only the worker writes them
 /// (plain loads and stores, no read-modify-write), anyone may read them.
@@ -86,5 +93,77 @@ impl fmt::Display for LoopSnapshot {
             self.long_turns,
             self.queue_depth
         )
+    }
+}
+
+/// Debug mode's view of a worker's loop: a [`LoopObserver`] that times each run phase (the
+/// polls between two reactor turns) and each turn, keeps the worker's [`LoopStats`], and
+/// warns about a run phase longer than the slow-poll threshold.
+pub(crate) struct LoopWatch {
+    /// The counters it keeps, shared with the monitor and dumps.
+    stats: Arc<LoopStats>,
+    /// Report a run phase longer than this as a long turn.
+    threshold: Option<Duration>,
+    /// The worker's number, for the warning.
+    number: usize,
+    /// When the run phase in progress began; `None` before the loop is entered.
+    phase_started: Cell<Option<Instant>>,
+    /// When the reactor turn in progress began.
+    turn_started: Cell<Option<Instant>>,
+    /// What the turn before the run phase in progress delivered, for the warning.
+    last_turn: Cell<TurnStats>,
+}
+
+impl LoopWatch {
+    pub(crate) fn new(stats: Arc<LoopStats>, threshold: Option<Duration>, number: usize) -> Self {
+        LoopWatch {
+            stats,
+            threshold,
+            number,
+            phase_started: Cell::new(None),
+            turn_started: Cell::new(None),
+            last_turn: Cell::new(TurnStats::default()),
+        }
+    }
+}
+
+impl LoopObserver for LoopWatch {
+    fn on_loop(&self, event: LoopEvent) {
+        match event {
+            LoopEvent::Entered => {
+                self.phase_started.set(Some(Instant::now()));
+                self.last_turn.set(TurnStats::default());
+            }
+            // The run phase is over: report it if it ran long as a whole (cpython#101946:
+            // many short polls adding up block the loop as surely as one long one).
+            LoopEvent::TurnStarted { polls, ready, .. } => {
+                let now = Instant::now();
+                if let Some(started) = self.phase_started.get() {
+                    let ran = now - started;
+                    if self.threshold.is_some_and(|t| ran > t) {
+                        let last = self.last_turn.get();
+                        self.stats.record_long_turn();
+                        tempo_executor::diag::warn(format_args!(
+                            "tempo: long loop turn on worker {}: {ran:?} running {polls} task \
+                             polls, after a reactor turn that delivered {} I/O events and fired \
+                             {} timers; I/O and timers waited all that time",
+                            self.number, last.events, last.timers,
+                        ));
+                    }
+                }
+                self.stats.set_queue_depth(ready);
+                self.turn_started.set(Some(now));
+            }
+            LoopEvent::TurnEnded(turn) => {
+                let now = Instant::now();
+                if let Some(started) = self.turn_started.take() {
+                    self.stats
+                        .record_turn(now - started, turn.events, turn.timers);
+                }
+                self.last_turn.set(turn);
+                self.phase_started.set(Some(now));
+            }
+            LoopEvent::MainPollStarted | LoopEvent::MainPollEnded => {}
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use super::config::RuntimeConfig;
@@ -110,6 +111,71 @@ impl Builder {
     /// `timerfd_settime` when the nearest deadline changes.
     pub fn timer_resolution(&mut self, resolution: Duration) -> &mut Builder {
         self.config.diag.timer_resolution = Some(resolution);
+        self
+    }
+
+    /// Record the loop and write it to `path` as a Chrome trace (JSON trace events) that
+    /// opens in Perfetto (<https://ui.perfetto.dev>) or `chrome://tracing`: one track per
+    /// worker with each task poll (named by the task's name, see
+    /// [`task::Builder::name`](crate::task::Builder::name)) and each reactor turn (the time
+    /// blocked in `epoll_wait`, the I/O events it returned, the timers it fired), and an
+    /// arrow from each wake — a poll that woke or spawned a task, a turn that delivered its
+    /// event or fired its timer, or another thread — to the poll it caused.
+    /// `cargo run --example trace_view -- FILE` draws the same file as text.
+    ///
+    /// `TEMPO_TRACE=FILE` in the environment does the same for a program that did not ask,
+    /// without recompiling (this setting wins over it). Off by default; off, it costs one
+    /// branch per poll, wake and turn and no clock read — the seams debug mode also uses —
+    /// and it runs beside debug mode.
+    ///
+    /// The file is created by [`build`](Builder::build), which fails if it cannot be, and
+    /// written when the runtime shuts down — when it is dropped, which is the end of
+    /// [`run`](crate::run). Until then the events are held in memory, at most
+    /// [`trace_max_events`](Builder::trace_max_events) per worker (a million by default);
+    /// further ones are dropped and counted, and the shutdown says so on stderr (or through
+    /// the application's logger) and in the file's `otherData`. A process that ends
+    /// without shutting its runtime down — killed, or `std::process::exit` from inside it
+    /// — leaves the file empty.
+    ///
+    /// ```
+    /// # use tempo_runtime as tempo;
+    /// let path = std::env::temp_dir().join(format!("tempo-doc-{}.json", std::process::id()));
+    /// let runtime = tempo::Builder::new().trace(&path).build()?;
+    /// runtime.block_on(async {
+    ///     let nap = tempo::task::Builder::new()
+    ///         .name("nap")
+    ///         .spawn(tempo::time::sleep(std::time::Duration::from_millis(5)));
+    ///     nap.await.expect("a sleep does not panic");
+    /// });
+    /// drop(runtime); // writes the trace
+    /// let json = std::fs::read_to_string(&path)?;
+    /// assert!(json.starts_with("{\"traceEvents\":["));
+    /// assert!(json.contains("\"name\":\"nap\""));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace(&mut self, path: impl AsRef<Path>) -> &mut Builder {
+        self.config.diag.trace = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// The most events the [`trace`](Builder::trace) keeps for each worker (at least 1);
+    /// later ones are dropped, counted, and reported at shutdown. Default
+    /// [`DEFAULT_TRACE_MAX_EVENTS`](crate::diagnostics::DEFAULT_TRACE_MAX_EVENTS), a
+    /// million: some 50 MB of memory and 150 MB of file per worker that fills it. A poll
+    /// is one event, a reactor turn one, a wake one. Applies to `TEMPO_TRACE` too.
+    ///
+    /// ```
+    /// # use tempo_runtime as tempo;
+    /// let path = std::env::temp_dir().join(format!("tempo-doc-max-{}.json", std::process::id()));
+    /// let runtime = tempo::Builder::new().trace(&path).trace_max_events(1_000).build()?;
+    /// runtime.block_on(async {});
+    /// # drop(runtime);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace_max_events(&mut self, events: usize) -> &mut Builder {
+        self.config.diag.trace_max_events = Some(events.max(1));
         self
     }
 

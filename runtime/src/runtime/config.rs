@@ -6,6 +6,7 @@
 //! `Builder`, and the diagnostics service build its own plain runtime.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::blocking::PoolsConfig;
@@ -47,6 +48,19 @@ pub(super) struct DiagConfig {
     pub(super) dump_on_sigusr1: bool,
     /// Use the high-resolution timer mode at this resolution.
     pub(super) timer_resolution: Option<Duration>,
+    /// Write a trace of the loop to this file.
+    pub(super) trace: Option<PathBuf>,
+    /// The most events the trace keeps per worker, if not the default.
+    pub(super) trace_max_events: Option<usize>,
+}
+
+/// Where a runtime's trace goes, and who asked for it.
+pub(super) enum TraceTarget {
+    /// `Builder::trace`: a file that cannot be created fails the build.
+    Builder(PathBuf),
+    /// `TEMPO_TRACE`: a file that cannot be created is reported, and the program runs
+    /// untraced — as it would have without the variable.
+    Env(PathBuf),
 }
 
 impl Default for RuntimeConfig {
@@ -86,5 +100,18 @@ impl RuntimeConfig {
             diag.slow_poll.get_or_insert(threshold);
         }
         diag
+    }
+
+    /// Where to write the trace: the Builder's file, or else (if honoured and set)
+    /// `TEMPO_TRACE`'s.
+    pub(super) fn trace_target(&self) -> Option<TraceTarget> {
+        match &self.diag.trace {
+            Some(path) => Some(TraceTarget::Builder(path.clone())),
+            None => self
+                .honour_env
+                .then(crate::diagnostics::env_trace)
+                .flatten()
+                .map(TraceTarget::Env),
+        }
     }
 }

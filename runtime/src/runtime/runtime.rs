@@ -17,13 +17,13 @@ use std::task::Context;
 
 use tempo_executor::{JoinHandle, coop};
 
-use super::config::RuntimeConfig;
+use super::config::{RuntimeConfig, TraceTarget};
 use super::current::{Role, RuntimeGuard, enter, run_in_runtime};
 use super::handle::Handle;
 use super::threads::{self, WorkerConfig};
 use crate::blocking::Pools;
 use crate::diagnostics::service::{Service, ServiceOptions};
-use crate::diagnostics::{RuntimeDiag, WorkerDiag};
+use crate::diagnostics::{DEFAULT_TRACE_MAX_EVENTS, RuntimeDiag, TraceFile, WorkerDiag};
 use crate::worker::Worker;
 
 /// Run a future to completion on a new runtime, then shut the runtime down — asyncio's
@@ -91,6 +91,8 @@ pub struct Runtime {
     service: Option<Service>,
     /// Live-task counters of every worker, for `live_tasks`.
     live: Vec<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// The trace of the loops, if asked for: written when the runtime is dropped.
+    trace: Option<Arc<TraceFile>>,
     /// Holds the runtime on its thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -106,11 +108,14 @@ impl Runtime {
     /// [`Builder::build`](crate::Builder::build) does.
     pub(crate) fn with_config(config: &RuntimeConfig) -> io::Result<Runtime> {
         let diag = config.effective_diag();
+        let trace = open_trace(config)?;
         let worker_config = WorkerConfig {
             event_interval: config.event_interval,
             diagnostics: diag.enabled.then_some(diag.slow_poll),
             timer_resolution: diag.timer_resolution,
             park_spin: config.park_spin,
+            trace: trace.clone(),
+            runs_block_on: config.workers == 1,
         };
         // 1. The loop `block_on` runs on this thread, and the workers' loops.
         let mut block_on_worker = Worker::new(config.event_interval)?;
@@ -123,6 +128,7 @@ impl Runtime {
             // tasks), with the timer mode asked for but no diagnostics of its own.
             let block_on_config = WorkerConfig {
                 diagnostics: None,
+                runs_block_on: true,
                 ..worker_config.clone()
             };
             threads::configure(&mut block_on_worker, usize::MAX, &block_on_config)?;
@@ -187,6 +193,7 @@ impl Runtime {
             handle,
             service,
             live,
+            trace,
             _not_send: PhantomData,
         })
     }
@@ -281,6 +288,10 @@ impl Drop for Runtime {
         // 4. The pools: queued jobs are cancelled, running ones get `shutdown_timeout` to
         //    finish before their threads are detached (see `blocking`).
         self.handle.blocking.shutdown();
+        // 5. The trace, now that every loop has stopped: written to its file.
+        if let Some(trace) = &self.trace {
+            trace.finish();
+        }
         // Then the fields drop: this thread's executor, then its reactor.
     }
 }
@@ -291,6 +302,27 @@ impl std::fmt::Debug for Runtime {
             .field("workers", &self.handle.workers())
             .field("live_tasks", &self.live_tasks())
             .finish()
+    }
+}
+
+/// The trace file `config` asks for, created now. One the Builder named must be created, or
+/// the build fails; one `TEMPO_TRACE` named is only reported if it cannot be, and the
+/// program runs untraced, as it would have without the variable.
+fn open_trace(config: &RuntimeConfig) -> io::Result<Option<Arc<TraceFile>>> {
+    let max_events = config
+        .diag
+        .trace_max_events
+        .unwrap_or(DEFAULT_TRACE_MAX_EVENTS);
+    match config.trace_target() {
+        None => Ok(None),
+        Some(TraceTarget::Builder(path)) => TraceFile::create(&path, max_events).map(Some),
+        Some(TraceTarget::Env(path)) => match TraceFile::create(&path, max_events) {
+            Ok(trace) => Ok(Some(trace)),
+            Err(e) => {
+                tempo_executor::diag::warn(format_args!("{e} (from TEMPO_TRACE); not tracing"));
+                Ok(None)
+            }
+        },
     }
 }
 

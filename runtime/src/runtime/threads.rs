@@ -19,11 +19,14 @@ use std::thread::JoinHandle as ThreadHandle;
 use std::time::Duration;
 
 use tempo_executor::diag::Diagnostics;
-use tempo_executor::{Spawner, coop};
+use tempo_executor::observe::Fanout;
+use tempo_executor::{Spawner, TaskObserver, coop};
 
 use super::current::{Role, enter};
 use super::handle::Handle;
-use crate::diagnostics::{LoopStats, WorkerDiag};
+use crate::diagnostics::{
+    LoopFanout, LoopObserver, LoopStats, LoopWatch, TraceFile, Track, WorkerDiag,
+};
 use crate::sync::oneshot;
 use crate::worker::Worker;
 
@@ -38,6 +41,11 @@ pub(super) struct WorkerConfig {
     pub(super) timer_resolution: Option<Duration>,
     /// See `Builder::park_spin`.
     pub(super) park_spin: Duration,
+    /// Record the loop into this trace (`Builder::trace`, `TEMPO_TRACE`).
+    pub(super) trace: Option<Arc<TraceFile>>,
+    /// This loop runs the runtime's `block_on` future (not just a worker thread's signal to
+    /// stop), so the trace shows its polls.
+    pub(super) runs_block_on: bool,
 }
 
 /// What a worker thread sends back once its loop exists.
@@ -51,7 +59,8 @@ pub(super) struct Report {
 }
 
 /// Set up a worker as `config` says: the timer mode and, if asked, diagnostics numbered
-/// `number`. Used for worker threads and for the single worker alike.
+/// `number` and the trace (`number` is `usize::MAX` for the block_on worker of a runtime
+/// with several). Used for worker threads and for the single worker alike.
 pub(super) fn configure(
     worker: &mut Worker,
     number: usize,
@@ -64,23 +73,47 @@ pub(super) fn configure(
             .get_mut()
             .set_timer_resolution(Some(resolution))?;
     }
+    // Who watches this worker: debug mode, the trace, both or neither.
+    let mut task_observers: Vec<Arc<dyn TaskObserver>> = Vec::new();
+    let mut loop_observers: Vec<Box<dyn LoopObserver>> = Vec::new();
     let diag = config.diagnostics.map(|slow_poll| {
         let reactor = worker.reactor.get_mut().handle();
         reactor.set_diagnostics(true);
         let loop_stats = Arc::new(LoopStats::default());
-        worker.stats = Some((loop_stats.clone(), slow_poll));
-        worker.number = number;
+        loop_observers.push(Box::new(LoopWatch::new(
+            loop_stats.clone(),
+            slow_poll,
+            number,
+        )));
+        let tasks = Diagnostics::new(number, slow_poll);
+        task_observers.push(tasks.clone());
         WorkerDiag {
             index: worker.executor.worker_index(),
-            tasks: {
-                let tasks = Diagnostics::new(number, slow_poll);
-                worker.executor.observe(tasks.clone());
-                tasks
-            },
+            tasks,
             loop_stats,
             reactor,
         }
     });
+    if let Some(trace) = &config.trace {
+        let track = match number {
+            usize::MAX => Track::BlockOn,
+            n => Track::Worker(n),
+        };
+        let recorder = trace.recorder(track, config.runs_block_on);
+        task_observers.push(recorder.clone());
+        loop_observers.push(Box::new(recorder));
+    }
+    let task_observer: Option<Arc<dyn TaskObserver>> = match task_observers.len() {
+        0 | 1 => task_observers.pop(),
+        _ => Some(Arc::new(Fanout(task_observers))),
+    };
+    if let Some(observer) = task_observer {
+        worker.executor.observe(observer);
+    }
+    worker.observer = match loop_observers.len() {
+        0 | 1 => loop_observers.pop(),
+        _ => Some(Box::new(LoopFanout(loop_observers))),
+    };
     Ok(Report {
         spawner: worker.executor.spawner(),
         live: worker.executor.live_counter(),
