@@ -9,6 +9,8 @@
 //! TEMPO_DEBUG=1 cargo run --example crawler -- --block   # the seed's bug, and debug mode
 //! cargo run --example crawl_site                     # or: the site in its own terminal,
 //! cargo run --example crawler -- --site 127.0.0.1:8013   # and the crawler in another
+//! cargo run --example crawler -- --block --trace crawl.json  # then draw the loop:
+//! cargo run --example trace_view -- crawl.json             # (or open it in Perfetto)
 //! ```
 //!
 //! Reference seed 004 (`004_e8f93ab8424043a0.txt`, §13.3) sets the lab in Python:
@@ -89,10 +91,10 @@
 //! warning once its poll returns, and the loop turn that poll held up:
 //!
 //! ```text
-//! tempo watchdog: worker 0 is blocked now: task 1.2 spawned at examples/crawler.rs:290:15
+//! tempo watchdog: worker 0 is blocked now: task 1.2 spawned at examples/crawler.rs:298:15
 //!   has been running for 121.510287ms in its poll #1, and no other task, socket or timer on
 //!   that worker can make progress until it returns
-//! tempo: slow poll: task 1.2 spawned at examples/crawler.rs:290:15 ran for 2.00033782s in
+//! tempo: slow poll: task 1.2 spawned at examples/crawler.rs:298:15 ran for 2.00033782s in
 //!   its poll #1 on worker 0, blocking every other task on that worker; move blocking work
 //!   to spawn_blocking
 //! tempo: long loop turn on worker 0: 2.002057131s running 10 task polls, after a reactor
@@ -182,8 +184,14 @@ fn main() -> ExitCode {
         Err(status) => return status,
     };
     // One worker, as asyncio has one loop: every page task, and the loop watcher, share it.
-    // (`--trace FILE`, when it comes, is one more call here.)
-    let runtime = match tempo::Builder::new().workers(1).build() {
+    // With `--trace FILE`, every poll, reactor turn and wake of the crawl is recorded, and
+    // written to FILE when the runtime is dropped at the end of `main`.
+    let mut builder = tempo::Builder::new();
+    builder.workers(1);
+    if let Some(path) = &args.trace {
+        builder.trace(path);
+    }
+    let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("crawler: cannot start the runtime: {e}");
@@ -760,7 +768,7 @@ fn secs(d: Duration) -> String {
 // ---------------------------------------------------------------------------------------
 
 const USAGE: &str = "usage: crawler [--site HOST:PORT | --pages N --seed S] [--concurrency N] \
-                     [--timeout SECS] [--block]";
+                     [--timeout SECS] [--block] [--trace FILE]";
 
 /// The command line, parsed by hand to keep the example free of dependencies.
 #[derive(Debug)]
@@ -777,6 +785,8 @@ struct Args {
     timeout: Duration,
     /// Pause with `std::thread::sleep` (the bug) instead of `tempo::time::sleep`.
     block: bool,
+    /// Record the loop to this file (`tempo::Builder::trace`).
+    trace: Option<std::path::PathBuf>,
 }
 
 impl Args {
@@ -789,6 +799,7 @@ impl Args {
             concurrency: DEFAULT_CONCURRENCY,
             timeout: DEFAULT_TIMEOUT,
             block: false,
+            trace: None,
         };
         let mut site_flags = false;
         while let Some(flag) = argv.next() {
@@ -825,6 +836,7 @@ impl Args {
                 }
                 "--timeout" => args.timeout = site::server::parse_secs("--timeout", &value()?)?,
                 "--block" => args.block = true,
+                "--trace" => args.trace = Some(value()?.into()),
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
