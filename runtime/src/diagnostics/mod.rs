@@ -1,6 +1,9 @@
 //! Diagnostics: debug mode, task dumps, the watchdog and the monitor console — asyncio's
 //! debug mode, `py-spy dump` and aiomonitor, built into the runtime.
 //!
+//! The module's items, for asyncio's debugging tools (every asyncio idea is mapped in the
+//! project's one table, `docs/ASYNCIO.md`):
+//!
 //! | asyncio / Python tool                          | tempo                                      |
 //! |------------------------------------------------|--------------------------------------------|
 //! | `PYTHONASYNCIODEBUG=1`, `slow_callback_duration` | `TEMPO_DEBUG=1`, [`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold) |

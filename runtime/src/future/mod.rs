@@ -16,10 +16,12 @@
 //! | `await gather(*aws, return_exceptions=True)`   | [`join_all`] over futures of `Result`   |
 //! | `await gather(a, b)`, failing on an exception  | [`try_join!`](crate::try_join)`(a, b)`  |
 //! | `await gather(*aws)`, failing on an exception  | [`try_join_all`]                        |
-//! | `await wait(aws, return_when=FIRST_COMPLETED)` | [`select!`](crate::select), [`race`], [`race_all`] |
+//! | `await wait(aws, return_when=FIRST_COMPLETED)` | [`wait_first`] (the rest handed back); [`select!`](crate::select), [`race`], [`race_all`] (the rest dropped) |
 //! | `for c in as_completed(aws): await c`          | [`as_completed`]`(aws)`, then `.next().await` |
 //!
-//! The differences a Python reader should expect, each said again on its item:
+//! (Every asyncio idea, not only these, is mapped in the project's one table,
+//! `docs/ASYNCIO.md`; this one lists the module's items.) The differences a Python reader
+//! should expect, each said again on its item:
 //!
 //! - **The futures run in the awaiting task.** asyncio's `gather`, `wait` and
 //!   `as_completed` wrap coroutines in tasks, which run even while nobody awaits. Here they
@@ -109,6 +111,8 @@
 //! 5. `as_completed.rs` — [`as_completed`]: outputs in the order the futures finish.
 //! 6. `select/` — [`select!`](crate::select): the first of futures of any types, each with
 //!    its own handler; its `mod.rs` lists its files.
+//! 7. `wait_first.rs` — [`wait_first`]: the first to finish, with the others handed back
+//!    unfinished (asyncio's `wait(FIRST_COMPLETED)` and its pending set); uses no other file.
 //!
 //! This file keeps, besides the re-exports, what the macros of `join.rs`, `try_join.rs`
 //! and `select/` name through `$crate` paths: `__count_skips!`, `__none_for!`, and the

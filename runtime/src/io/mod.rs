@@ -30,6 +30,9 @@
 //! trait's (Rust looks at inherent methods first), so `stream.read(&mut buf)` on a
 //! `TcpStream` calls its inherent `read`, which does the same thing.
 //!
+//! The module's items, for asyncio's stream methods (every asyncio idea is mapped in the
+//! project's one table, `docs/ASYNCIO.md`):
+//!
 //! | asyncio                         | tempo (and tokio)                                   |
 //! |---------------------------------|-----------------------------------------------------|
 //! | `await reader.readline()`       | [`AsyncBufReadExt::read_line`], [`Lines::next_line`] |

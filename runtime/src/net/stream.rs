@@ -11,7 +11,7 @@
 //!
 //! The read and write paths themselves ([`poll_read`], [`poll_write`] and the helpers
 //! built on them) are written here once, generic over the mio socket, and shared with
-//! `UnixStream` (`unix_stream.rs`): a read still crosses this one file. The owned halves of
+//! `UnixStream` (`unix/stream.rs`): a read still crosses this one file. The owned halves of
 //! [`into_split`](TcpStream::into_split) are in `tcp.rs`, which builds on this file.
 
 use std::future::poll_fn;

@@ -23,6 +23,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! The module's items, for asyncio's subprocess calls (every asyncio idea is mapped in the
+//! project's one table, `docs/ASYNCIO.md`):
+//!
 //! | asyncio                                        | tempo                                   |
 //! |------------------------------------------------|-----------------------------------------|
 //! | `create_subprocess_exec(prog, *args, ...)`     | `Command::new(prog).args(args).spawn()` |
