@@ -31,7 +31,7 @@
 //!    task panicked: MESSAGE, and nobody read its JoinHandle`: asyncio's "never retrieved",
 //!    naming the task by its id (the first line of the run says which id `send-receipt`
 //!    got; a task dump or the monitor's `ps-finished` names it, as this example shows). Like
-//!    asyncio's, it needs no setup: with no logger that shows errors it is printed on
+//!    asyncio's, it needs no setup: with no logger installed it is printed on
 //!    stderr as it is; this program installs `env_logger`, so it comes as a `log` record
 //!    with a timestamp (`RUST_LOG=off` turns the logger off, and the plain line is back).
 //!

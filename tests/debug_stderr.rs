@@ -104,3 +104,39 @@ fn an_unread_panic_is_reported_on_stderr_without_a_logger() {
         "the report names no task or no panic: {report}"
     );
 }
+
+/// With a logger installed, debug mode's warnings are its records, and its filters decide:
+/// a program whose logger shows only errors has chosen not to see warnings, so none reach
+/// stderr behind its back.
+#[test]
+fn a_logger_that_filters_warnings_is_obeyed() {
+    if std::env::var_os(CHILD).is_some() {
+        log::set_logger(&ERRORS_ONLY).expect("the only logger of this child");
+        log::set_max_level(log::LevelFilter::Error);
+        return block_the_loop_once();
+    }
+    let stderr = child_stderr("a_logger_that_filters_warnings_is_obeyed", Some("1"));
+    assert!(
+        !stderr.contains("slow poll") && !stderr.contains("tempo watchdog"),
+        "a warning went around the program's logger to stderr:\n{stderr}"
+    );
+}
+
+/// A logger that shows errors only, on stderr, marked so a test can tell its lines.
+struct ErrorsOnly;
+
+static ERRORS_ONLY: ErrorsOnly = ErrorsOnly;
+
+impl log::Log for ErrorsOnly {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Error
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("[logger] {}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}

@@ -144,9 +144,10 @@ impl JoinError {
     /// Report a panic that no one will ever read — asyncio's "Task exception was never
     /// retrieved": `who` panicked and its handle was dropped unread. Like asyncio's report,
     /// it reaches stderr in a program that installed no logger (`log`'s records would go
-    /// nowhere); with a logger that shows errors, it is a `log` error record instead.
+    /// nowhere); with a logger, it is a `log` error record instead. (`log`'s level tells
+    /// the two apart: it is `Off` until a logger is installed.)
     pub(crate) fn report_unread(&self, who: fmt::Arguments<'_>) {
-        if log::log_enabled!(log::Level::Error) {
+        if log::max_level() != log::LevelFilter::Off {
             log::error!("tempo: {who}: {self}, and nobody read its JoinHandle");
         } else {
             eprintln!("tempo: {who}: {self}, and nobody read its JoinHandle");
