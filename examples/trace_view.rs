@@ -275,12 +275,15 @@ pub fn render(json: &str, width: usize) -> Result<String, String> {
         .iter()
         .filter(|r| r.turns.is_none() && !r.label.starts_with("block_on future"))
         .count();
+    // A loop is a track that turned its reactor; the "other threads" tracks of remote
+    // wakes are not loops.
+    let loop_count = rows.iter().filter(|r| r.turns.is_some()).count();
     let _ = writeln!(
         out,
         "{program}: {} loop{}, {task_rows} task{}, {polls} polls, {turns} turns in {}; one \
          column = {}",
-        tracks.len(),
-        if tracks.len() == 1 { "" } else { "s" },
+        loop_count,
+        if loop_count == 1 { "" } else { "s" },
         if task_rows == 1 { "" } else { "s" },
         duration(total),
         duration(per_column),
@@ -370,7 +373,10 @@ fn span(event: &Value) -> Result<(u64, u64), String> {
             .ok_or_else(|| format!("an X event without a valid {key:?}: {event}"))
     };
     let ts = nanos("ts")?;
-    Ok((ts, ts + nanos("dur")?))
+    let end = ts
+        .checked_add(nanos("dur")?)
+        .ok_or_else(|| format!("an X event that ends past any time this can draw: {event}"))?;
+    Ok((ts, end))
 }
 
 /// The smallest round number of nanoseconds at least `n` — 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8

@@ -348,6 +348,8 @@ impl TaskObserver for Diagnostics {
         match event {
             TaskEvent::Spawned(meta) => self.on_spawn(task, meta),
             TaskEvent::Scheduled => self.on_schedule(task),
+            // The block_on future is not a task: nothing of it to list.
+            TaskEvent::MainWoken => {}
             TaskEvent::CancelRequested(cause) => self.on_cancel_requested(task, cause),
             TaskEvent::PollStarted => self.on_poll_start(task),
             TaskEvent::PollEnded { requeued } => self.on_poll_end(task, requeued),
@@ -356,16 +358,18 @@ impl TaskObserver for Diagnostics {
     }
 }
 
-/// Say one of debug mode's warnings: through `log` when a logger would show it, else on
+/// Say one of debug mode's warnings: through `log` if the program has a logger, else on
 /// stderr.
 ///
 /// Debug mode is asked for explicitly (`TEMPO_DEBUG=1`, `Builder::slow_poll_threshold`), so it
 /// must speak even in a program that installed no logger — `log`'s records go nowhere then.
 /// asyncio's debug mode does the same through `logging`'s last-resort handler, which writes
-/// warnings to stderr. With a logger installed whose level shows warnings, the warning is a
-/// `log` record like any other, for the application to route.
+/// warnings to stderr. With a logger, the warning is a `log` record like any other, for the
+/// application to route or to filter out: its choice, even if that hides the warning. `log`
+/// cannot say whether a logger is installed; its level can — it is `Off` until one is, and
+/// a program that turned logging off altogether is treated as having none.
 pub fn warn(message: fmt::Arguments<'_>) {
-    if log::log_enabled!(log::Level::Warn) {
+    if log::max_level() != log::LevelFilter::Off {
         log::warn!("{message}");
     } else {
         eprintln!("{message}");

@@ -254,6 +254,9 @@ impl Executor {
     pub(crate) fn wake(&self, id: TaskId) {
         if id.slot == MAIN_SLOT {
             self.main_woken.set(true);
+            if let Some(observer) = self.observer() {
+                observer.on_event(id, TaskEvent::MainWoken);
+            }
             return;
         }
         // Fast path: a task waking itself while it is being polled (`yield_now`, a spent
@@ -274,10 +277,20 @@ impl Executor {
     /// Run one task popped from the run queue: poll it — watched by the observer if there
     /// is one, the only branch diagnostics cost here — then retire it or queue it again.
     fn run(&self, task: RawTask) {
-        let ran = match self.observer() {
-            None => self.poll(task),
-            Some(observer) => observed(&**observer, task, || self.poll(task)),
-        };
+        match self.observer() {
+            None => self.settle(task, self.poll(task)),
+            Some(observer) => observed(
+                &**observer,
+                task,
+                || self.poll(task),
+                |ran| self.settle(task, ran),
+            ),
+        }
+    }
+
+    /// After a poll: free a finished task — which wakes whoever awaits its `JoinHandle` —
+    /// or queue it again if it woke itself.
+    fn settle(&self, task: RawTask, ran: Ran) {
         match ran {
             Ran::Finished => {
                 let mut tasks = self.tasks.borrow_mut();
@@ -341,18 +354,31 @@ enum Ran {
 /// finished. Kept out of `Executor::run` so that the unwatched path reads as if nobody
 /// watched.
 #[inline(never)]
-fn observed(observer: &dyn TaskObserver, task: RawTask, poll: impl FnOnce() -> Ran) -> Ran {
+///
+/// `settle` runs inside the poll's span, before `PollEnded`: a finished task's end wakes
+/// whoever awaits its handle, and an observer must see that wake as this task's doing, not
+/// as one from nowhere. The outcome is read first, since settling may free the task.
+fn observed(
+    observer: &dyn TaskObserver,
+    task: RawTask,
+    poll: impl FnOnce() -> Ran,
+    settle: impl FnOnce(Ran),
+) {
     let id = task.id();
     observer.on_event(id, TaskEvent::PollStarted);
     let ran = poll();
-    let requeued = ran == Ran::Requeue;
-    observer.on_event(id, TaskEvent::PollEnded { requeued });
-    if ran == Ran::Finished {
-        // SAFETY: the stage is Finished and we are the owner (rule 3).
-        let outcome = unsafe { task.outcome() };
+    // SAFETY: the stage is Finished and we are the owner (rule 3).
+    let outcome = (ran == Ran::Finished).then(|| unsafe { task.outcome() });
+    settle(ran);
+    observer.on_event(
+        id,
+        TaskEvent::PollEnded {
+            requeued: ran == Ran::Requeue,
+        },
+    );
+    if let Some(outcome) = outcome {
         observer.on_event(id, TaskEvent::Finished(&outcome));
     }
-    ran
 }
 
 /// The table of functions behind every task's [`Waker`] (see `wake_ref.rs` for its data

@@ -6,6 +6,7 @@
 //!
 //! ```text
 //!   spawn ─► Spawned(meta)      wake ─► Scheduled      abort ─► CancelRequested(cause)
+//!   wake of the block_on future ─► MainWoken
 //!   poll  ─► PollStarted … PollEnded { requeued }      end   ─► Finished(outcome)
 //! ```
 //!
@@ -53,6 +54,10 @@ pub enum TaskEvent<'a> {
     Spawned(&'a SpawnMeta),
     /// The task was put on the run queue.
     Scheduled,
+    /// Not a task: the `block_on` future on this worker's thread was woken (the `task`
+    /// given is the id its wakers carry). It has no slab entry and no queue place; the loop
+    /// polls it next time round.
+    MainWoken,
     /// Someone asked to cancel the task, for this reason. May be announced from any thread.
     CancelRequested(&'a CancelCause),
     /// A poll of the task begins (or, for a task flagged cancelled, its cancellation).
@@ -70,8 +75,10 @@ pub enum TaskEvent<'a> {
 /// [`Executor::observe`](crate::Executor::observe).
 ///
 /// Every event but `CancelRequested` is announced on the worker's own thread, in order, and
-/// between `PollStarted` and `PollEnded` the task's own code runs; an observer must be cheap
-/// and must not call back into the executor (spawning, waking) from `on_event`.
+/// between `PollStarted` and `PollEnded` the task's own code runs — and, if the poll
+/// finished it, its retirement, whose wake of the task awaiting its `JoinHandle` is therefore
+/// this task's doing. An observer must be cheap and must not call back into the executor
+/// (spawning, waking) from `on_event`.
 pub trait TaskObserver: Send + Sync {
     /// `task` took a step: `event`.
     fn on_event(&self, task: TaskId, event: TaskEvent<'_>);

@@ -125,8 +125,8 @@ impl Builder {
     ///
     /// `TEMPO_TRACE=FILE` in the environment does the same for a program that did not ask,
     /// without recompiling (this setting wins over it). Off by default; off, it costs one
-    /// branch per poll, wake and turn and no clock read — the seams debug mode also uses —
-    /// and it runs beside debug mode.
+    /// branch per task poll, wake and `block_on` poll and two per turn, and no clock read —
+    /// the seams debug mode also uses — and it runs beside debug mode.
     ///
     /// The file is created by [`build`](Builder::build), which fails if it cannot be, and
     /// written when the runtime shuts down — when it is dropped, which is the end of
@@ -135,7 +135,9 @@ impl Builder {
     /// further ones are dropped and counted, and the shutdown says so on stderr (or through
     /// the application's logger) and in the file's `otherData`. A process that ends
     /// without shutting its runtime down — killed, or `std::process::exit` from inside it
-    /// — leaves the file empty.
+    /// — leaves the file empty. One file holds one runtime: a second runtime of the process
+    /// given the same path (as `TEMPO_TRACE` gives every runtime) writes to `FILE.2`, the
+    /// next to `FILE.3`, and so on, and says so in a warning.
     ///
     /// ```
     /// # use tempo_runtime as tempo;

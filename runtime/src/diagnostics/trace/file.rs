@@ -30,6 +30,34 @@ use super::recorder::{Event, Polled, Recorder, Track, Waker};
 /// worker that fills it.
 pub const DEFAULT_TRACE_MAX_EVENTS: usize = 1_000_000;
 
+/// The trace files this process's runtimes have written or are writing.
+static CLAIMED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// `path`, or the first of `path.2`, `path.3`, … that no other runtime of this process has
+/// claimed; claimed now, for the life of the process.
+fn claim(path: &Path) -> PathBuf {
+    let key = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut claimed = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
+    let mut chosen = path.to_path_buf();
+    let mut n = 1;
+    while claimed.contains(&key(&chosen)) {
+        n += 1;
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        chosen = PathBuf::from(name);
+    }
+    if n > 1 {
+        tempo_executor::diag::warn(format_args!(
+            "tempo: trace file {} is another runtime's in this process; this runtime's trace \
+             goes to {}",
+            path.display(),
+            chosen.display()
+        ));
+    }
+    claimed.push(key(&chosen));
+    chosen
+}
+
 /// The name of a reactor turn: the system call it waits in.
 const TURN: &str = if cfg!(any(target_os = "linux", target_os = "android")) {
     "epoll_wait"
@@ -62,7 +90,13 @@ impl std::fmt::Debug for TraceFile {
 impl TraceFile {
     /// Create (or truncate) the file now, so that a path that cannot be written fails the
     /// build rather than the shutdown. It stays empty until [`finish`](Self::finish).
+    ///
+    /// One file holds one runtime's trace. A second runtime of the process given the same
+    /// path (`TEMPO_TRACE` applies to every runtime) writes beside it instead — `FILE.2`,
+    /// `FILE.3`, …, said in a warning — so that neither truncates nor interleaves with the
+    /// other's.
     pub(crate) fn create(path: &Path, max_events: usize) -> io::Result<Arc<TraceFile>> {
+        let path = &claim(path);
         let file = File::create(path).map_err(|e| {
             io::Error::new(
                 e.kind(),

@@ -138,6 +138,8 @@ struct State {
     labels: HashMap<TaskId, Arc<Label>>,
     /// Wakes whose poll has not begun yet: at most one per queued task.
     pending: HashMap<TaskId, Wake>,
+    /// The first wake of the `block_on` future since its last poll.
+    main_pending: Option<Wake>,
     /// The poll in progress, if any.
     polling: Option<Polling>,
     /// The reactor turn in progress: when it began, the polls before it, whether it only
@@ -176,6 +178,7 @@ impl Recorder {
                 dropped: 0,
                 labels: HashMap::new(),
                 pending: HashMap::new(),
+                main_pending: None,
                 polling: None,
                 turn: None,
                 last_end: 0,
@@ -198,6 +201,21 @@ impl Recorder {
     pub(super) fn take(&self) -> (Vec<Event>, u64) {
         let mut state = self.state();
         (std::mem::take(&mut state.events), state.dropped)
+    }
+
+    /// A wake happening now, and who did it: see the module doc's table.
+    fn wake_now(&self, state: &State) -> Wake {
+        let at = self.now();
+        let by = if state.polling.is_some() {
+            Waker::Poll
+        } else if state.turn.is_some() {
+            Waker::Turn
+        } else {
+            Waker::Remote {
+                since: state.last_end,
+            }
+        };
+        Wake { by, at }
     }
 
     /// A poll begins: remember it, with the wake that caused it.
@@ -260,17 +278,13 @@ impl TaskObserver for Recorder {
                 state.labels.insert(task, Arc::new(label));
             }
             TaskEvent::Scheduled => {
-                let at = self.now();
-                let by = if state.polling.is_some() {
-                    Waker::Poll
-                } else if state.turn.is_some() {
-                    Waker::Turn
-                } else {
-                    Waker::Remote {
-                        since: state.last_end,
-                    }
-                };
-                state.pending.insert(task, Wake { by, at });
+                let wake = self.wake_now(state);
+                state.pending.insert(task, wake);
+            }
+            TaskEvent::MainWoken => {
+                // Kept until the loop polls the block_on future again.
+                let wake = self.wake_now(state);
+                state.main_pending.get_or_insert(wake);
             }
             TaskEvent::PollStarted => {
                 let woken = state.pending.remove(&task);
@@ -301,7 +315,8 @@ impl LoopObserver for Arc<Recorder> {
         match event {
             LoopEvent::Entered => {}
             LoopEvent::MainPollStarted if self.record_main => {
-                self.poll_started(state, Polled::Main, None);
+                let woken = state.main_pending.take();
+                self.poll_started(state, Polled::Main, woken);
             }
             LoopEvent::MainPollEnded if self.record_main => {
                 self.poll_ended(state);
