@@ -54,7 +54,9 @@
 //!   `Connection: close`; read until the blank line that ends the head (at most 8 KiB);
 //!   parse the status line and the headers ([`parse_head`]); read exactly `Content-Length`
 //!   bytes of body (at most 256 KiB), or to end of stream if there is none. Every size is
-//!   bounded, so a hostile site cannot make the crawler hold unbounded memory. Shortcuts,
+//!   bounded, and so is the crawl (`--max-pages`, 10 000 pages by default: new links past
+//!   it are counted, not followed), so a hostile site — one that makes up links without
+//!   end — cannot make the crawler hold unbounded memory or tasks. Shortcuts,
 //!   labelled: one connection per request (httpx keeps a pool of keep-alive connections),
 //!   no chunked bodies (refused as an error), no redirects, no HTTPS.
 //! - **The cap**: each page's task takes a permit from a `Semaphore(N)` (`--concurrency`,
@@ -162,6 +164,10 @@ use tempo::time::{sleep, timeout};
 const DEFAULT_CONCURRENCY: usize = 8;
 /// The most `--concurrency` may ask for: each request is a socket.
 const MAX_CONCURRENCY: usize = 1024;
+/// The most pages one crawl fetches, unless `--max-pages` says otherwise: a site that makes
+/// up new links without end (any site given with `--site` may) cannot make the crawler
+/// spawn tasks, or remember URLs, without end. Links past it are counted, not followed.
+const DEFAULT_MAX_PAGES: usize = 10_000;
 /// The per-request deadline unless `--timeout` says otherwise: the seed's 5 s.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The pause one task takes before its request: the seed's `time.sleep(2)`.
@@ -332,10 +338,17 @@ async fn crawl_pages(site: String, args: Args) -> Result<Summary, String> {
         let new_links = summary.count(&report);
         for link in new_links {
             // Each URL once: this task alone holds `seen`.
-            if !seen.insert(link.clone()) {
+            if seen.contains(&link) {
                 summary.repeats += 1;
                 continue;
             }
+            // The bound on the crawl: past `--max-pages`, a new link is counted, not fetched
+            // and not remembered — so `seen` is bounded too.
+            if summary.links + 1 >= args.max_pages {
+                summary.over_max += 1;
+                continue;
+            }
+            seen.insert(link.clone());
             // The experiment: the first link followed — the first on `/` — pauses first.
             let pause = (summary.links == 0).then_some(if args.block {
                 Pause::Blocking
@@ -684,6 +697,8 @@ struct Summary {
     repeats: usize,
     /// Links off the site: not followed.
     offsite: usize,
+    /// Links to pages not fetched, past `--max-pages` (a link seen twice counts twice).
+    over_max: usize,
     /// From the first request to the last report.
     elapsed: Duration,
     /// The most requests in flight at once.
@@ -739,6 +754,13 @@ impl Summary {
             self.repeats,
             self.offsite
         );
+        if self.over_max > 0 {
+            println!(
+                "  not followed    {:>6}  links to unfetched pages, past --max-pages {}",
+                self.over_max,
+                self.links + 1
+            );
+        }
         println!("  errors          {errors:>6}  {}", kinds.join(", "));
         println!(
             "  timeouts        {:>6}  no answer within {}: each request cancelled, its socket closed",
@@ -768,7 +790,7 @@ fn secs(d: Duration) -> String {
 // ---------------------------------------------------------------------------------------
 
 const USAGE: &str = "usage: crawler [--site HOST:PORT | --pages N --seed S] [--concurrency N] \
-                     [--timeout SECS] [--block] [--trace FILE]";
+                     [--timeout SECS] [--max-pages N] [--block] [--trace FILE]";
 
 /// The command line, parsed by hand to keep the example free of dependencies.
 #[derive(Debug)]
@@ -787,6 +809,8 @@ struct Args {
     block: bool,
     /// Record the loop to this file (`tempo::Builder::trace`).
     trace: Option<std::path::PathBuf>,
+    /// The most pages to fetch, `/` included.
+    max_pages: usize,
 }
 
 impl Args {
@@ -800,6 +824,7 @@ impl Args {
             timeout: DEFAULT_TIMEOUT,
             block: false,
             trace: None,
+            max_pages: DEFAULT_MAX_PAGES,
         };
         let mut site_flags = false;
         while let Some(flag) = argv.next() {
@@ -837,6 +862,17 @@ impl Args {
                 "--timeout" => args.timeout = site::server::parse_secs("--timeout", &value()?)?,
                 "--block" => args.block = true,
                 "--trace" => args.trace = Some(value()?.into()),
+                "--max-pages" => {
+                    let text = value()?;
+                    args.max_pages = match text.parse() {
+                        Ok(n) if n >= 1 => n,
+                        _ => {
+                            return Err(format!(
+                                "--max-pages {text}: expected a number, 1 or more"
+                            ));
+                        }
+                    };
+                }
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
