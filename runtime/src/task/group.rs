@@ -268,6 +268,36 @@ impl<E: Send + 'static> TaskGroup<E> {
     {
         self.adopt(super::spawn(self.wrap(future)))
     }
+
+    /// Spawn a named child into the group — `tg.create_task(coro, name="...")`. The name is
+    /// what debug mode's warnings, task dumps, the monitor's `ps` and a trace call the
+    /// child, instead of its spawn location. Placed as [`spawn`](TaskGroup::spawn) places.
+    ///
+    /// ```
+    /// # use tempo_runtime as tempo;
+    /// let rt = tempo::Builder::new().diagnostics(true).build()?;
+    /// rt.block_on(async {
+    ///     let mut group = tempo::task::TaskGroup::<std::io::Error>::new();
+    ///     group.spawn_named("fetch /index", async {
+    ///         let dump = tempo::Handle::current().dump();
+    ///         assert!(dump.task_named("fetch /index").is_some());
+    ///         Ok(())
+    ///     });
+    ///     assert!(group.join().await.is_ok());
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// Outside a tempo runtime.
+    #[track_caller]
+    pub fn spawn_named<T, F>(&self, name: &str, future: F) -> GroupTask<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.adopt(super::Builder::new().name(name).spawn(self.wrap(future)))
+    }
 }
 
 impl<E: 'static> TaskGroup<E> {
