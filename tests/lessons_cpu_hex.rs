@@ -244,6 +244,7 @@ fn cpu_work_inline_stalls_the_loop_and_spawn_cpu_does_not() {
 // The hex server three ways
 // ---------------------------------------------------------------------------------------
 
+/// The three servers, each started by support's `Server` on an ephemeral loopback port.
 const HEX_SERVERS: [&str; 3] = ["hex_blocking", "hex_threads", "hex"];
 
 /// Connects a raw socket with timeouts.
