@@ -427,6 +427,103 @@ fn gather_takes_a_trace_file_too() {
     assert!(row(&render(&path, &[]), "block_on future").contains("polls"));
 }
 
+/// The crawler lab (`crawler --trace FILE`) drawn: a real I/O program's loop. Every page is
+/// a task of its own, and each waited on its socket — its connect waits for the socket to
+/// be writable — so each has a poll at the end of an arrow from a reactor turn that
+/// delivered I/O events. `trace_view` draws the block_on future and the reactor, with the
+/// I/O events it delivered.
+#[test]
+fn the_crawler_traced_shows_its_page_tasks_woken_by_io_events() {
+    let path = trace_path("crawler");
+    let args = [
+        "--pages",
+        "12",
+        "--concurrency",
+        "3",
+        "--timeout",
+        "1",
+        "--trace",
+        path.to_str().expect("a UTF-8 path"),
+    ];
+    let crawled = run_example("crawler", &args);
+    assert!(
+        crawled.status.success(),
+        "crawler exited with {}:\n{}{}",
+        crawled.status,
+        crawled.stdout,
+        crawled.stderr
+    );
+    // One line per page requested, whatever came of it.
+    let pages = crawled
+        .lines
+        .iter()
+        .filter(|l| {
+            ["ok ", "error ", "timeout "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .count();
+    assert_eq!(pages, 12, "{}", crawled.stdout);
+
+    let trace = Trace::read(&path);
+    let worker = trace.tid("worker 0");
+    assert_eq!(trace.dropped(), 0);
+    let spans = trace.spans();
+    // Besides the block_on future: a task per page, and the loop watcher.
+    let tasks: BTreeSet<&str> = spans
+        .iter()
+        .filter(|s| s.cat == "poll" && s.name != "block_on future")
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(
+        tasks.len() > pages,
+        "{} tasks polled for {pages} pages: {tasks:?}",
+        tasks.len()
+    );
+    let io_turns: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.cat == "turn" && s.args["io events"].as_u64() >= Some(1))
+        .collect();
+    let woken_by_io: BTreeSet<&str> = trace
+        .arrows()
+        .iter()
+        .filter(|(from, _)| {
+            io_turns
+                .iter()
+                .any(|t| t.tid == from.0 && (t.start..=t.end).contains(&from.1))
+        })
+        .filter_map(|&(_, to)| {
+            spans
+                .iter()
+                .find(|s| s.cat == "poll" && (s.tid, s.start) == to)
+        })
+        .map(|poll| poll.name.as_str())
+        .filter(|name| *name != "block_on future")
+        .collect();
+    assert!(
+        woken_by_io.len() >= pages,
+        "only {} tasks were woken by a turn that delivered I/O events, for {pages} pages: \
+         {woken_by_io:?}; {} such turns",
+        woken_by_io.len(),
+        io_turns.len()
+    );
+    assert!(io_turns.iter().all(|t| t.tid == worker), "one worker");
+
+    let drawing = render(&path, &[]);
+    assert!(
+        row(&drawing, "block_on future").contains(" polls, "),
+        "{drawing}"
+    );
+    let reactor = row(&drawing, "epoll_wait");
+    let delivered: u64 = reactor
+        .split(" I/O events")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no I/O events on the reactor's row: {reactor}"));
+    assert!(delivered >= pages as u64, "{drawing}");
+}
+
 // ---------------------------------------------------------------------------------------
 // trace_view, and the drawings in the docs
 // ---------------------------------------------------------------------------------------
