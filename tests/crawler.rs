@@ -18,17 +18,19 @@
 //! Events are ordered by what the programs print, never by sleeping; every wait has a
 //! deadline, and a child is killed when its guard drops.
 
+mod support;
+
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread;
 use std::time::{Duration, Instant};
 
-/// Longest we wait for a child's next line, or for it to exit.
+use support::child::{Ended, Options, Running, Server};
+
+/// Longest a crawl may take, from its start to its exit.
 const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Every child here starts without the test's `TEMPO_DEBUG`: debug mode is on only where a
+/// test asks for it.
+const NO_DEBUG: &[&str] = &["TEMPO_DEBUG"];
 
 // ---------------------------------------------------------------------------------------
 // The programs
@@ -127,30 +129,38 @@ impl Crawl {
 }
 
 /// Starts `crawl_site` on an ephemeral port; returns it, its address and its plan.
-fn start_site(args: &[&str]) -> (Running, String, Plan) {
-    let mut all = vec!["--addr", "127.0.0.1:0"];
-    all.extend_from_slice(args);
-    let site = Running::start("crawl_site", &all, &[]);
-    let listening = site.line();
-    let addr = listening
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("crawl_site printed {listening:?} first"))
-        .to_string();
-    let plan = Plan::parse(&site.line());
+fn start_site(args: &[&str]) -> (Server, String, Plan) {
+    let options = Options {
+        env_remove: NO_DEBUG,
+        ..Options::default()
+    };
+    let site = Server::start_with("crawl_site", args, options);
+    let addr = site.addr.to_string();
+    let plan = Plan::parse(&site.next_line());
     (site, addr, plan)
+}
+
+/// Starts example `name` with `args` and `env`, and waits up to `DEADLINE` for it to end.
+fn run_to_end(name: &str, args: &[&str], env: &[(&str, &str)]) -> Ended {
+    let options = Options {
+        env,
+        env_remove: NO_DEBUG,
+        ..Options::default()
+    };
+    Running::start_with(name, args, options).finish_within(DEADLINE)
 }
 
 /// Runs the crawler to its end; fails unless it exits 0.
 fn crawl(args: &[&str], env: &[(&str, &str)]) -> Crawl {
-    let (status, timed, stderr) = Running::start("crawler", args, env).finish();
-    let (arrived, lines): (Vec<Instant>, Vec<String>) = timed.into_iter().unzip();
+    let ended = run_to_end("crawler", args, env);
+    let (status, lines, stderr) = (ended.status, ended.lines, ended.stderr);
     assert!(
         status.success(),
         "crawler {args:?} exited with {status}; stdout {lines:#?}; stderr:\n{stderr}"
     );
     Crawl {
         lines,
-        arrived,
+        arrived: ended.arrived,
         stderr,
     }
 }
@@ -214,7 +224,7 @@ fn the_summary_matches_the_plan_and_timeouts_close_their_sockets() {
         .collect();
     let mut closed = BTreeMap::new();
     while closed.len() < hangs {
-        let (at, line) = site.timed_line();
+        let (at, line) = site.next_timed_line();
         if let Some((path, held)) = close_seen(&line) {
             closed.insert(path, (at, held));
         }
@@ -342,7 +352,8 @@ fn bad_flags_exit_2() {
         ("crawler", &["--site", "127.0.0.1:1", "--seed", "3"]),
         ("crawl_site", &["--pages", "none"]),
     ] {
-        let (status, _, stderr) = Running::start(name, args, &[]).finish();
+        let ended = run_to_end(name, args, &[]);
+        let (status, stderr) = (ended.status, ended.stderr);
         assert_eq!(status.code(), Some(2), "{name} {args:?}: {stderr}");
         assert!(
             stderr.contains(&format!("{name}: ")),
@@ -362,182 +373,4 @@ fn group_spawn_line() -> usize {
         .collect();
     assert_eq!(lines.len(), 1, "one group.spawn in crawler.rs: {lines:?}");
     lines[0]
-}
-
-// ---------------------------------------------------------------------------------------
-// Children
-// ---------------------------------------------------------------------------------------
-
-/// An example running as a child process, killed when dropped. Its stdout arrives line by
-/// line on a channel; its stderr is collected.
-struct Running {
-    name: String,
-    child: Child,
-    /// Lines of stdout, each with when it arrived.
-    stdout: Receiver<(Instant, String)>,
-    stderr: Arc<Mutex<String>>,
-    stderr_thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
-        let mut child = Command::new(example(name))
-            .args(args)
-            .env_remove("TEMPO_DEBUG")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        let out = child.stdout.take().expect("piped stdout");
-        let (tx, stdout) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((Instant::now(), line)).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut err = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        let stderr_thread = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
-            *sink.lock().unwrap_or_else(|p| p.into_inner()) = text;
-        });
-        Running {
-            name: name.to_string(),
-            child,
-            stdout,
-            stderr,
-            stderr_thread: Some(stderr_thread),
-        }
-    }
-
-    /// The next line of stdout; fails if none comes within `DEADLINE` or stdout closes.
-    fn line(&self) -> String {
-        self.timed_line().1
-    }
-
-    /// The next line of stdout and when it arrived.
-    fn timed_line(&self) -> (Instant, String) {
-        match self.stdout.recv_timeout(DEADLINE) {
-            Ok(line) => line,
-            Err(RecvTimeoutError::Timeout) => {
-                panic!("{} printed nothing for {DEADLINE:?}", self.name)
-            }
-            Err(RecvTimeoutError::Disconnected) => panic!("{} closed its stdout", self.name),
-        }
-    }
-
-    /// Fails if the child has exited.
-    fn assert_alive(mut self) {
-        if let Some(status) = self.child.try_wait().expect("try_wait") {
-            panic!("{} died: {status}", self.name);
-        }
-    }
-
-    /// Waits, up to `DEADLINE`, for the child to exit on its own; its status, its stdout
-    /// lines (each with when it arrived) and its stderr.
-    fn finish(mut self) -> (ExitStatus, Vec<(Instant, String)>, String) {
-        let deadline = Instant::now() + DEADLINE;
-        let mut lines = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stdout.recv_timeout(left) {
-                Ok(line) => lines.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "{} did not finish within {DEADLINE:?}: {lines:#?}",
-                        self.name
-                    )
-                }
-            }
-        }
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} closed stdout but did not exit",
-                self.name
-            );
-            thread::sleep(Duration::from_millis(5));
-        };
-        // The child is gone, so its stderr is closed and the reader ends.
-        if let Some(reader) = self.stderr_thread.take() {
-            reader.join().expect("the stderr reader");
-        }
-        let stderr = self
-            .stderr
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        (status, lines, stderr)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The path of the built example `name`: `cargo build --example crawl_site --example
-/// crawler`, once, with this test binary's profile and target directory (as
-/// `tests/support/child.rs` builds the other examples), so we never run a stale binary.
-fn example(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        // This binary is <target dir>[/<triple>]/<profile dir>/deps/crawler-<hash>.
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("<profile>/deps");
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args([
-                "build",
-                "--quiet",
-                "--example",
-                "crawl_site",
-                "--example",
-                "crawler",
-            ])
-            .arg("--manifest-path")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(custom) => {
-                cargo.args(["--profile", custom]);
-            }
-            None => panic!("unreadable profile directory {}", profile_dir.display()),
-        }
-        let platform_dir = profile_dir.parent().expect("a target directory");
-        if platform_dir.canonicalize().ok() != target_dir.canonicalize().ok() {
-            cargo
-                .arg("--target")
-                .arg(platform_dir.file_name().expect("triple"));
-        }
-        let output = cargo.output().expect("run cargo");
-        assert!(
-            output.status.success(),
-            "building the crawler examples failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        profile_dir.join("examples")
-    });
-    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }

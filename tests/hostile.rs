@@ -28,14 +28,13 @@ mod support;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use support::IO_TIMEOUT;
-use support::child::{Options, Server};
+use support::child::{Options, Running, Server, this_test};
 use support::procfs::{cpu_share, open_fds, rss_kib};
 use support::swarm::{End, Plan, Rng, Swarm};
 
@@ -497,35 +496,17 @@ fn echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each() {
         "60",
     ]);
     let polite = Polite::new(Kind::Echo, server.addr);
-    let mut client = Command::new(std::env::current_exe().expect("current_exe"))
-        .args([
-            "--exact",
-            "echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(CLIENT_ADDR_ENV, server.addr.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the client process");
-    let mut to_child = client.stdin.take().expect("piped stdin");
-    let out = client.stdout.take().expect("piped stdout");
-    let (tx, lines) = mpsc::channel();
-    thread::spawn(move || {
-        use std::io::BufRead;
-        for line in io::BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut err = client.stderr.take().expect("piped stderr");
-    let errors = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = err.read_to_string(&mut text);
-        text
-    });
+    let name = "echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each";
+    let addr = server.addr.to_string();
+    let mut client = Running::spawn(
+        "the client process",
+        this_test(name),
+        Options {
+            env: &[(CLIENT_ADDR_ENV, &addr)],
+            pipe_stdin: true,
+            ..Options::default()
+        },
+    );
 
     // Its stdout: libtest's chatter, our `HELD`, then libtest's verdict.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -533,25 +514,18 @@ fn echo_holds_ten_thousand_connections_on_one_worker_and_echoes_on_each() {
     let mut held_fds = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.ends_with("HELD") => {
+        match client.next_line_within(left) {
+            Some(line) if line.ends_with("HELD") => {
                 // Every connection has been answered and none closed: all are open now.
                 held_fds = Some(open_fds(server.pid()));
                 polite_exchange_while_held(&server);
-                to_child
-                    .write_all(b"GO\n")
-                    .expect("tell the client process to go on");
+                client.write_stdin(b"GO\n");
             }
-            Ok(line) => seen.push(line),
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                let _ = client.kill();
-                panic!("the client process did not finish in time; its stdout: {seen:#?}");
-            }
+            Some(line) => seen.push(line),
+            None => break,
         }
     }
-    let status = client.wait().expect("wait for the client process");
-    let stderr = errors.join().expect("stderr reader");
+    let (status, _, stderr) = client.finish_with_stderr();
     assert!(
         status.success(),
         "the client process failed ({status}); stdout:\n{}\nstderr:\n{stderr}",

@@ -8,18 +8,18 @@
 //! about the *facade's* feature, which that command leaves off: the file would compile to
 //! nothing, and pass in silence.)
 //!
-//! Every test runs under [`common::with_hang_guard`]; the example runs as a child process,
-//! killed if the test fails, and its `listening on` line, not a sleep, says when to connect.
+//! Every test runs under [`common::with_hang_guard`]; the example runs as a child process
+//! (`tests/support/child.rs`'s `Server`), killed if the test fails, and its `listening on`
+//! line, not a sleep, says when to connect.
 
 mod common;
+mod support;
 
 use std::convert::Infallible;
 use std::future::poll_fn;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -34,6 +34,7 @@ use tempo::hyper::{TempoIo, TempoTimer};
 use tempo::net::{TcpListener, TcpStream};
 
 use common::with_hang_guard;
+use support::child::Server;
 
 /// The service of the in-process tests: `GET /` is the hello; any other request gets its
 /// own body back, so that what crossed the adapter can be compared byte for byte.
@@ -232,116 +233,11 @@ fn tempo_timer_reset_moves_the_deadline_both_ways() {
 // examples/hyper_hello, as a program
 // ---------------------------------------------------------------------------------------
 
-/// `examples/hyper_hello` started with `--addr 127.0.0.1:0`; killed when dropped.
-struct Example {
-    child: Child,
-    /// Its `listening on` address.
-    addr: SocketAddr,
-    /// The rest of its stdout.
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Example {
-    fn start(args: &[&str]) -> Example {
-        let mut child = Command::new(built_example())
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start hyper_hello");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut line = String::new();
-        // The example announces itself at once, or exits (and the read sees EOF): no hang.
-        stdout.read_line(&mut line).expect("read stdout");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("hyper_hello said {line:?}"))
-            .parse()
-            .expect("an address");
-        Example {
-            child,
-            addr,
-            stdout,
-        }
-    }
-
-    /// Ctrl-C; its exit status and the lines it printed after `listening on`.
-    fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
-        // SAFETY: kill(2) with a pid we started and have not reaped, and a valid signal.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-        let lines = (&mut self.stdout)
-            .lines()
-            .map(|l| l.expect("stdout"))
-            .collect();
-        let status = self.child.wait().expect("wait");
-        (status, lines)
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `cargo build --example hyper_hello` with this test binary's profile and target
-/// directory (as `tests/support/child.rs` builds the other examples): up to date, it takes
-/// a fraction of a second, and we never run a stale binary.
-fn built_example() -> PathBuf {
-    // This binary is <target dir>/<profile dir>/deps/hyper-<hash>.
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("<profile>/deps");
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "hyper_hello",
-            "--manifest-path",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cargo.arg("--release");
-        }
-        Some(custom) => {
-            cargo.args(["--profile", custom]);
-        }
-        None => panic!("unreadable profile directory {}", profile_dir.display()),
-    }
-    let platform_dir = profile_dir.parent().expect("a target directory");
-    if platform_dir.canonicalize().ok() != target_dir.canonicalize().ok() {
-        cargo
-            .arg("--target")
-            .arg(platform_dir.file_name().expect("triple"));
-    }
-    let output = cargo.output().expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building hyper_hello failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir
-        .join("examples")
-        .join(format!("hyper_hello{}", std::env::consts::EXE_SUFFIX))
-}
-
 /// The example, fetched by hyper's client on tempo over one keep-alive connection: its
 /// three answers, then a clean stop on Ctrl-C with the skeleton's lines.
 #[test]
 fn hyper_hello_answers_a_hyper_client_on_tempo() {
-    let example = Example::start(&[]);
+    let example = Server::start("hyper_hello", &[]);
     let addr = example.addr;
     with_hang_guard(move || {
         tempo::run(async move {
@@ -361,7 +257,7 @@ fn hyper_hello_answers_a_hyper_client_on_tempo() {
             }
         })
     });
-    let (status, lines) = example.stop();
+    let (status, lines, _) = example.interrupt();
     assert!(status.success(), "{status}; stdout {lines:?}");
     assert_eq!(
         lines.last().map(String::as_str),
@@ -379,7 +275,7 @@ fn hyper_hello_answers_curl() {
         println!("hyper_hello_answers_curl: curl is not installed; this test checked nothing");
         return;
     }
-    let example = Example::start(&["--header-secs", "5"]);
+    let example = Server::start("hyper_hello", &["--header-secs", "5"]);
     let url = |path: &str| format!("http://{}{path}", example.addr);
     // `num_connects` after each transfer: 1 for the first URL, 0 for the second if curl
     // kept the connection open and the server served both on it.
@@ -407,6 +303,6 @@ fn hyper_hello_answers_curl() {
             .contains("\r\nserver: tempo+hyper\r\n"),
         "{text}"
     );
-    let (status, lines) = example.stop();
+    let (status, lines, _) = example.interrupt();
     assert!(status.success(), "{status}; stdout {lines:?}");
 }

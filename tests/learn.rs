@@ -8,26 +8,21 @@
 //! And step 4's loop must stay recognisable as tempo's own: its numbered steps are checked
 //! against `runtime/src/worker.rs`'s, number and heading.
 //!
-//! The examples here are not in `tests/support/child.rs`'s list (which builds and runs the
-//! older examples), so this file builds and starts its own, with the same care: every wait
-//! has a deadline, a child is killed when its guard drops, and its stderr is printed if the
-//! test failed. Events are ordered by what the programs print, never by sleeping.
+//! The programs run through `tests/support/child.rs`: every wait has a deadline, a child is
+//! killed when its guard drops, and its stderr is printed if the test failed. Events are
+//! ordered by what the programs print, never by sleeping.
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{Shutdown, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread;
+use std::io::Read;
+use std::net::Shutdown;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::LINE_TIMEOUT;
+use support::child::{Running, Server};
 use support::client::Client;
 
-/// The programs this file runs; built together, once.
+/// The programs this file runs.
 const LEARN: [&str; 7] = [
     "01_poll_by_hand",
     "02_executor",
@@ -44,7 +39,7 @@ const LEARN: [&str; 7] = [
 
 #[test]
 fn a_future_polled_by_hand_is_polled_again_only_after_its_waker_is_woken() {
-    let out = Learner::run("01_poll_by_hand", &["--delay-ms", "40"]);
+    let out = run("01_poll_by_hand", &["--delay-ms", "40"]);
     out.in_order(&[
         "main: poll #1",
         "Delay: not done; keeping the waker",
@@ -76,7 +71,7 @@ fn a_future_polled_by_hand_is_polled_again_only_after_its_waker_is_woken() {
 
 #[test]
 fn the_executor_polls_ready_tasks_and_requeues_them_when_woken() {
-    let out = Learner::run("02_executor", &["--delay-ms", "30"]);
+    let out = run("02_executor", &["--delay-ms", "30"]);
     // a: ready → polled → pending (woke itself) → polled → done.
     out.in_order(&[
         "a: spawned; ready",
@@ -127,7 +122,7 @@ fn the_executor_polls_ready_tasks_and_requeues_them_when_woken() {
 
 #[test]
 fn the_reactor_fires_the_waker_inside_the_turn_that_sees_the_peers_bytes() {
-    let out = Learner::run("03_reactor", &["--delay-ms", "40"]);
+    let out = run("03_reactor", &["--delay-ms", "40"]);
     out.in_order(&[
         "registered for reads",
         "read -> Pending (nothing to read",
@@ -197,7 +192,7 @@ fn the_step_extraction_sees_headings_and_only_those_of_block_on() {
 
 #[test]
 fn the_loop_serves_clients_in_the_workers_numbered_steps() {
-    let out = Learner::run("04_loop", &["--clients", "3"]);
+    let out = run("04_loop", &["--clients", "3"]);
     out.in_order(&[
         "listening on 127.0.0.1:",
         "-- round 1",
@@ -262,7 +257,7 @@ fn the_loop_serves_clients_in_the_workers_numbered_steps() {
 #[test]
 fn timers_bound_each_turn_by_the_nearest_deadline_and_finish_shortest_first() {
     let unit = 150.0;
-    let out = Learner::run("05_timers", &["--unit-ms", "150"]);
+    let out = run("05_timers", &["--unit-ms", "150"]);
     // Each turn that waited: it never slept past the nearest deadline (beyond what a busy
     // machine adds), and a turn that fired a timer did not end before that deadline.
     let mut fired = 0;
@@ -335,22 +330,23 @@ fn timers_bound_each_turn_by_the_nearest_deadline_and_finish_shortest_first() {
 
 #[test]
 fn the_runtime_server_echoes_refuses_over_the_cap_cuts_idlers_and_reports_its_loop() {
-    let server = Learner::serve("06_server", &["--max-conns", "1", "--idle-secs", "0.5"]);
+    let server = Server::start("06_server", &["--max-conns", "1", "--idle-secs", "0.5"]);
     let mut first = Client::connect(server.addr);
     assert_eq!(first.ask("hello"), "hello");
-    server.wait_for("open (1 of at most 1)");
+    server.wait_for_line("open (1 of at most 1)");
     // Over the cap: told, then closed.
     let mut second = Client::connect(server.addr);
     assert_eq!(second.line(), "busy");
     second.expect_eof();
-    server.wait_for("refused, 1 open is the cap");
+    server.wait_for_line("refused, 1 open is the cap");
     // The first falls silent: cut off after the idle timeout.
     let silent = Instant::now();
     first.expect_eof();
     let cut = silent.elapsed();
     assert!(cut >= Duration::from_millis(400), "cut off after {cut:?}");
-    server.wait_for("idle for 500ms: cut off after echoing 6 bytes");
-    let (status, lines) = server.interrupt();
+    server.wait_for_line("idle for 500ms: cut off after echoing 6 bytes");
+    let (status, lines, stderr) = server.interrupt();
+    assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(status.success(), "exit status {status}; {lines:?}");
     let out = Output { lines };
     out.in_order(&[
@@ -365,7 +361,7 @@ fn the_runtime_server_echoes_refuses_over_the_cap_cuts_idlers_and_reports_its_lo
 
 #[test]
 fn echo_minimal_echoes_caps_connections_and_cuts_idle_clients() {
-    let server = Learner::serve("echo_minimal", &["--max-conns", "1", "--idle-secs", "0.5"]);
+    let server = Server::start("echo_minimal", &["--max-conns", "1", "--idle-secs", "0.5"]);
     let mut first = Client::connect(server.addr);
     assert_eq!(first.ask("hello"), "hello");
     // Over the cap: closed at once, nothing said.
@@ -392,19 +388,19 @@ fn echo_minimal_echoes_caps_connections_and_cuts_idle_clients() {
 #[test]
 fn bad_flags_are_refused_with_status_2_and_a_usage_line() {
     for name in LEARN {
-        let out = Learner::start(name, &["--no-such-flag"]).finish();
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", out.stderr);
+        let (status, _, stderr) = Running::start(name, &["--no-such-flag"]).finish_with_stderr();
+        assert_eq!(status.code(), Some(2), "{name}: {stderr}");
         assert!(
-            out.stderr.contains("unknown argument") && out.stderr.contains("usage:"),
-            "{name}: {}",
-            out.stderr
+            stderr.contains("unknown argument") && stderr.contains("usage:"),
+            "{name}: {stderr}"
         );
-        assert!(!out.stderr.contains("panicked"), "{name}: {}", out.stderr);
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
-    let out = Learner::start("05_timers", &["--unit-ms", "0"]).finish();
-    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
-    let out = Learner::start("06_server", &["--addr", "nowhere"]).finish();
-    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    let (status, _, stderr) = Running::start("05_timers", &["--unit-ms", "0"]).finish_with_stderr();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    let (status, _, stderr) =
+        Running::start("06_server", &["--addr", "nowhere"]).finish_with_stderr();
+    assert_eq!(status.code(), Some(2), "{stderr}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -538,239 +534,14 @@ impl Output {
 // The children.
 // ---------------------------------------------------------------------------------------
 
-/// A running example: killed when dropped; its stderr printed if the test is failing.
-struct Learner {
-    /// Which example.
-    name: String,
-    /// The process.
-    child: Child,
-    /// Its stdout, line by line; disconnected at EOF.
-    stdout: Receiver<String>,
-    /// Its stderr so far.
-    stderr: Arc<Mutex<String>>,
-}
-
-/// How a child ended.
-struct Ended {
-    status: ExitStatus,
-    lines: Vec<String>,
-    stderr: String,
-}
-
-/// An example server that announced its address.
-struct Listening {
-    /// The child.
-    run: Learner,
-    /// From its `listening on ADDR` line.
-    addr: SocketAddr,
-}
-
-impl Learner {
-    fn start(name: &str, args: &[&str]) -> Learner {
-        let path = example(name);
-        let mut child = Command::new(&path)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
-        let out = child.stdout.take().expect("piped stdout");
-        let (tx, stdout) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut err = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = stderr.clone();
-        thread::spawn(move || {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
-            sink.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push_str(&text);
-        });
-        Learner {
-            name: name.to_string(),
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Runs `name` to its end; it must exit with status 0.
-    fn run(name: &str, args: &[&str]) -> Output {
-        let ended = Learner::start(name, args).finish();
-        assert!(
-            ended.status.success(),
-            "{name} exited with {}; stdout:\n{}\nstderr:\n{}",
-            ended.status,
-            ended.lines.join("\n"),
-            ended.stderr
-        );
-        assert!(!ended.stderr.contains("panicked"), "{}", ended.stderr);
-        Output { lines: ended.lines }
-    }
-
-    /// Starts server `name` on an ephemeral loopback port and waits until it listens.
-    fn serve(name: &str, args: &[&str]) -> Listening {
-        let mut args = args.to_vec();
-        args.extend(["--addr", "127.0.0.1:0"]);
-        let run = Learner::start(name, &args);
-        let line = run
-            .next_line()
-            .unwrap_or_else(|| panic!("{name} exited before listening"));
-        let addr = line
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("{name} printed {line:?}, not `listening on ADDR`"));
-        Listening { run, addr }
-    }
-
-    /// The next line of stdout; `None` at its end. Fails after `LINE_TIMEOUT`.
-    fn next_line(&self) -> Option<String> {
-        match self.stdout.recv_timeout(LINE_TIMEOUT) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Disconnected) => None,
-            Err(RecvTimeoutError::Timeout) => {
-                panic!("{} printed nothing for {LINE_TIMEOUT:?}", self.name)
-            }
-        }
-    }
-
-    /// Reads stdout to its end, then waits (boundedly) for the exit.
-    fn finish(mut self) -> Ended {
-        let mut lines = Vec::new();
-        while let Some(line) = self.next_line() {
-            lines.push(line);
-        }
-        let deadline = Instant::now() + LINE_TIMEOUT;
-        let status = loop {
-            match self.child.try_wait().expect("try_wait") {
-                Some(status) => break status,
-                None if Instant::now() > deadline => {
-                    panic!("{} closed stdout but did not exit", self.name)
-                }
-                None => thread::sleep(Duration::from_millis(10)),
-            }
-        };
-        // Stdout is closed and the process gone: the stderr reader finishes at once.
-        let deadline = Instant::now() + LINE_TIMEOUT;
-        while Arc::strong_count(&self.stderr) > 1 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(5));
-        }
-        let stderr = self
-            .stderr
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        Ended {
-            status,
-            lines,
-            stderr,
-        }
-    }
-}
-
-impl Drop for Learner {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            eprintln!(
-                "--- {} ---\n{}",
-                self.name,
-                self.stderr.lock().unwrap_or_else(|p| p.into_inner())
-            );
-        }
-    }
-}
-
-impl Listening {
-    /// Reads stdout until a line contains `needle`; fails if it ends first.
-    fn wait_for(&self, needle: &str) -> String {
-        loop {
-            match self.run.next_line() {
-                Some(line) if line.contains(needle) => return line,
-                Some(_) => {}
-                None => panic!("{} ended before printing {needle:?}", self.run.name),
-            }
-        }
-    }
-
-    /// Fails if the server has exited.
-    fn assert_alive(mut self) {
-        let exited = self.run.child.try_wait().expect("try_wait");
-        assert!(exited.is_none(), "{} exited: {exited:?}", self.run.name);
-    }
-
-    /// Ctrl-C; returns how it exited and the lines it printed from now on.
-    fn interrupt(self) -> (ExitStatus, Vec<String>) {
-        let pid = libc::pid_t::try_from(self.run.child.id()).expect("a pid fits");
-        // SAFETY: kill(2) has no memory-safety preconditions; the pid is our child's and
-        // is not reaped before this call (only `finish` and `drop` reap it).
-        let rc = unsafe { libc::kill(pid, libc::SIGINT) };
-        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
-        let ended = self.run.finish();
-        assert!(!ended.stderr.contains("panicked"), "{}", ended.stderr);
-        (ended.status, ended.lines)
-    }
-}
-
-/// The path of the built example `name`, building all of them with `cargo build` the first
-/// time, with this test binary's profile and target directory (as `tests/support/child.rs`
-/// does for the examples it knows).
-fn example(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    assert!(LEARN.contains(&name), "{name} is not in LEARN");
-    let dir = DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in <target>/<profile>/deps")
-            .to_path_buf();
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        for example in LEARN {
-            cargo.args(["--example", example]);
-        }
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(custom) => {
-                cargo.args(["--profile", custom]);
-            }
-            None => panic!("unreadable profile directory {}", profile_dir.display()),
-        }
-        let platform_dir = profile_dir.parent().expect("a target directory");
-        let same = platform_dir.canonicalize().ok() == target_dir.canonicalize().ok();
-        if !same {
-            cargo
-                .arg("--target")
-                .arg(platform_dir.file_name().expect("triple"));
-        }
-        let output = cargo.output().expect("run cargo");
-        assert!(
-            output.status.success(),
-            "building the learn examples failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        profile_dir.join("examples")
-    });
-    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+/// Runs `name` to its end; it must exit with status 0, and nothing may have panicked.
+fn run(name: &str, args: &[&str]) -> Output {
+    let (status, lines, stderr) = Running::start(name, args).finish_with_stderr();
+    assert!(
+        status.success(),
+        "{name} exited with {status}; stdout:\n{}\nstderr:\n{stderr}",
+        lines.join("\n"),
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Output { lines }
 }

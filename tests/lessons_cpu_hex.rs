@@ -11,10 +11,8 @@
 //!
 //! The rules of `tests/examples.rs` hold here: events are ordered by what a server says
 //! (its `listening on` line, a reply, an end of stream, a line it prints), never by
-//! sleeping; every socket has timeouts and every wait on a child a deadline. `hex` runs
-//! through `tests/support/child.rs`; the three new examples are not in its list of
-//! examples (which this file may not edit), so `lesson` below builds and runs them the
-//! same way.
+//! sleeping; every socket has timeouts and every wait on a child a deadline. All four
+//! examples run through `tests/support/child.rs`.
 
 mod support;
 
@@ -22,11 +20,9 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use support::IO_TIMEOUT;
-use support::child::Server;
+use support::child::{Running, Server};
 use support::client::Client;
-
-use lesson::{Lesson, LessonServer};
+use support::{IO_TIMEOUT, LINE_TIMEOUT};
 
 /// The hex servers' limit on a line's length, from `examples/hex.rs`.
 const MAX_LINE: usize = 1024;
@@ -147,7 +143,7 @@ fn cpu_work_inline_stalls_the_loop_and_spawn_cpu_does_not() {
     let primes = PRIMES_BELOW.to_string();
     let squares = SQUARES_BELOW.to_string();
     let tick = TICK_MS.to_string();
-    let child = Lesson::start(
+    let child = Running::start(
         "cpu_bound",
         &[
             "--jobs",
@@ -248,31 +244,7 @@ fn cpu_work_inline_stalls_the_loop_and_spawn_cpu_does_not() {
 // The hex server three ways
 // ---------------------------------------------------------------------------------------
 
-/// The three servers, started on ephemeral loopback ports; each is killed on drop.
-enum HexServer {
-    /// `hex`, the event loop, through `tests/support`.
-    Loop(Server),
-    /// `hex_blocking` or `hex_threads`.
-    Std(LessonServer),
-}
-
-impl HexServer {
-    fn start(name: &str, args: &[&str]) -> HexServer {
-        if name == "hex" {
-            HexServer::Loop(Server::start(name, args))
-        } else {
-            HexServer::Std(LessonServer::start(name, args))
-        }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        match self {
-            HexServer::Loop(s) => s.addr,
-            HexServer::Std(s) => s.addr,
-        }
-    }
-}
-
+/// The three servers, each started by support's `Server` on an ephemeral loopback port.
 const HEX_SERVERS: [&str; 3] = ["hex_blocking", "hex_threads", "hex"];
 
 /// Connects a raw socket with timeouts.
@@ -351,8 +323,8 @@ const THE_REPLIES: &str = "0x10d8\n0x4d2\n-0xff\n0x0\n0x0\n0x2a\n0x7ffffffffffff
 fn hex_three_ways_answer_the_same_session_identically() {
     let mut replies = Vec::new();
     for name in HEX_SERVERS {
-        let server = HexServer::start(name, &[]);
-        replies.push((name, the_session(server.addr())));
+        let server = Server::start(name, &[]);
+        replies.push((name, the_session(server.addr)));
     }
     for (name, got) in &replies {
         assert_eq!(got, THE_REPLIES, "{name}'s replies");
@@ -369,8 +341,8 @@ fn hex_three_ways_refuse_an_oversized_line_alike() {
     let over_crlf = format!("{}\r\n", "7".repeat(MAX_LINE + 1));
     let endless = "7".repeat(4 * MAX_LINE);
     for name in HEX_SERVERS {
-        let server = HexServer::start(name, &[]);
-        let addr = server.addr();
+        let server = Server::start(name, &[]);
+        let addr = server.addr;
         assert_eq!(
             session(addr, &[(over.as_bytes(), "0x5\nerror: line too long\n")]),
             "0x5\nerror: line too long\n",
@@ -395,7 +367,7 @@ fn hex_three_ways_refuse_an_oversized_line_alike() {
 /// gone, and then answers it.
 #[test]
 fn hex_blocking_serves_the_second_client_only_after_the_first_leaves() {
-    let server = LessonServer::start("hex_blocking", &[]);
+    let server = Server::start("hex_blocking", &[]);
     let mut first = Client::connect(server.addr);
     assert_eq!(first.ask("1"), "0x1");
     let first_addr = first.writer.local_addr().expect("local addr");
@@ -444,10 +416,10 @@ fn hex_blocking_serves_the_second_client_only_after_the_first_leaves() {
 #[test]
 fn hex_threads_and_hex_serve_two_clients_at_once() {
     for name in ["hex_threads", "hex"] {
-        let server = HexServer::start(name, &[]);
-        let mut first = Client::connect(server.addr());
+        let server = Server::start(name, &[]);
+        let mut first = Client::connect(server.addr);
         assert_eq!(first.ask("1"), "0x1", "{name}");
-        let mut second = Client::connect(server.addr());
+        let mut second = Client::connect(server.addr);
         assert_eq!(
             second.ask("2"),
             "0x2",
@@ -462,7 +434,7 @@ fn hex_threads_and_hex_serve_two_clients_at_once() {
 /// place freed by a client leaving is given to the next.
 #[test]
 fn hex_threads_refuses_clients_over_its_thread_cap() {
-    let server = LessonServer::start("hex_threads", &["--max-threads", "1"]);
+    let server = Server::start("hex_threads", &["--max-threads", "1"]);
     let mut first = Client::connect(server.addr);
     assert_eq!(first.ask("1"), "0x1");
     let first_addr = first.writer.local_addr().expect("local addr");
@@ -492,7 +464,7 @@ fn hex_threads_refuses_clients_over_its_thread_cap() {
 #[test]
 fn hex_std_servers_close_a_client_that_stalls_mid_line() {
     for name in ["hex_blocking", "hex_threads"] {
-        let server = LessonServer::start(name, &["--idle-secs", "0.5"]);
+        let server = Server::start(name, &["--idle-secs", "0.5"]);
         let mut stalled = connect(server.addr);
         stalled.write_all(b"12").expect("write");
         let mut waiting = Client::connect(server.addr);
@@ -503,7 +475,9 @@ fn hex_std_servers_close_a_client_that_stalls_mid_line() {
         assert_eq!(got, b"", "{name}");
         // ...and the one behind it (with hex_blocking) or beside it is answered.
         assert_eq!(waiting.line(), "0x5", "{name}");
-        server.wait_for_stderr(|e| e.contains("no whole line within 500ms, closed"));
+        server.run.wait_for_stderr(LINE_TIMEOUT, |e| {
+            e.contains("no whole line within 500ms, closed")
+        });
     }
 }
 
@@ -521,7 +495,7 @@ fn the_lessons_reject_bad_flags_with_status_2() {
         ("hex_threads", &["--bogus"]),
     ];
     for (name, args) in cases {
-        let (status, stdout, stderr) = Lesson::start(name, args).finish_with_stderr();
+        let (status, stdout, stderr) = Running::start(name, args).finish_with_stderr();
         assert_eq!(
             status.code(),
             Some(2),
@@ -532,242 +506,5 @@ fn the_lessons_reject_bad_flags_with_status_2() {
             "{name} {args:?}: {stderr}"
         );
         assert!(!stderr.contains("panicked"), "{name} {args:?}: {stderr}");
-    }
-}
-
-/// Building and running the examples this file adds, as `tests/support/child.rs` does for
-/// the others: built once with this test binary's profile, started as child processes,
-/// their stdout read line by line with a deadline, killed on drop.
-mod lesson {
-    use std::io::{BufRead, BufReader, Read};
-    use std::net::SocketAddr;
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, ExitStatus, Stdio};
-    use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-    use std::sync::{Arc, Mutex, OnceLock};
-    use std::thread;
-    use std::time::{Duration, Instant};
-
-    use crate::support::LINE_TIMEOUT;
-
-    /// The examples built here.
-    const EXAMPLES: [&str; 3] = ["cpu_bound", "hex_blocking", "hex_threads"];
-
-    /// A running example, killed on drop; its stderr printed if the test is failing.
-    pub struct Lesson {
-        name: String,
-        child: Child,
-        stdout: Receiver<String>,
-        stderr: Arc<Mutex<String>>,
-        stderr_thread: Option<thread::JoinHandle<()>>,
-    }
-
-    impl Lesson {
-        pub fn start(name: &str, args: &[&str]) -> Lesson {
-            let path = example(name);
-            let mut child = Command::new(&path)
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
-            let out = child.stdout.take().expect("piped stdout");
-            let (tx, stdout) = mpsc::channel();
-            thread::spawn(move || {
-                for line in BufReader::new(out).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut err = child.stderr.take().expect("piped stderr");
-            let stderr = Arc::new(Mutex::new(String::new()));
-            let sink = Arc::clone(&stderr);
-            let stderr_thread = thread::spawn(move || {
-                let mut chunk = [0u8; 4096];
-                while let Ok(n) = err.read(&mut chunk) {
-                    if n == 0 {
-                        break;
-                    }
-                    let text = String::from_utf8_lossy(&chunk[..n]);
-                    sink.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push_str(&text);
-                }
-            });
-            Lesson {
-                name: name.to_string(),
-                child,
-                stdout,
-                stderr,
-                stderr_thread: Some(stderr_thread),
-            }
-        }
-
-        /// The next line of stdout, `None` once it is closed; fails after `LINE_TIMEOUT`.
-        pub fn next_line(&self) -> Option<String> {
-            match self.stdout.recv_timeout(LINE_TIMEOUT) {
-                Ok(line) => Some(line),
-                Err(RecvTimeoutError::Disconnected) => None,
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "{} printed nothing for {LINE_TIMEOUT:?}; stderr:\n{}",
-                    self.name,
-                    self.stderr()
-                ),
-            }
-        }
-
-        pub fn stderr(&self) -> String {
-            self.stderr
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-        }
-
-        /// Waits for the child to exit by itself; its status and every line it printed.
-        pub fn finish(self) -> (ExitStatus, Vec<String>) {
-            let (status, lines, _) = self.finish_with_stderr();
-            (status, lines)
-        }
-
-        /// `finish`, and its whole stderr.
-        pub fn finish_with_stderr(mut self) -> (ExitStatus, Vec<String>, String) {
-            let mut lines = Vec::new();
-            while let Some(line) = self.next_line() {
-                lines.push(line);
-            }
-            // Stdout is closed, so it is exiting; bounded, so a child that lives on fails.
-            let deadline = Instant::now() + LINE_TIMEOUT;
-            let status = loop {
-                match self.child.try_wait().expect("try_wait") {
-                    Some(status) => break status,
-                    None if Instant::now() > deadline => {
-                        panic!("{} closed stdout but did not exit", self.name)
-                    }
-                    None => thread::sleep(Duration::from_millis(10)),
-                }
-            };
-            if let Some(reader) = self.stderr_thread.take() {
-                reader.join().expect("the stderr reader thread");
-            }
-            (status, lines, self.stderr())
-        }
-    }
-
-    impl Drop for Lesson {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-            if let Some(reader) = self.stderr_thread.take() {
-                let _ = reader.join();
-            }
-            if thread::panicking() {
-                eprintln!("--- {} stderr ---\n{}", self.name, self.stderr());
-            }
-        }
-    }
-
-    /// A running example server and the address it announced.
-    pub struct LessonServer {
-        pub run: Lesson,
-        pub addr: SocketAddr,
-    }
-
-    impl LessonServer {
-        /// Starts `name` on an ephemeral loopback port and waits for `listening on ADDR`.
-        pub fn start(name: &str, args: &[&str]) -> LessonServer {
-            let mut args = args.to_vec();
-            args.extend(["--addr", "127.0.0.1:0"]);
-            let run = Lesson::start(name, &args);
-            let line = run
-                .next_line()
-                .unwrap_or_else(|| panic!("{name} exited before listening: {}", run.stderr()));
-            let addr = line
-                .strip_prefix("listening on ")
-                .and_then(|a| a.parse().ok())
-                .unwrap_or_else(|| panic!("{name} printed {line:?}, not `listening on ADDR`"));
-            LessonServer { run, addr }
-        }
-
-        /// The server's next line of stdout; it must come.
-        pub fn next_line(&self) -> String {
-            self.run
-                .next_line()
-                .unwrap_or_else(|| panic!("{} closed stdout: {}", self.run.name, self.stderr()))
-        }
-
-        pub fn stderr(&self) -> String {
-            self.run.stderr()
-        }
-
-        /// Waits, polling boundedly, until the server's stderr satisfies `done`.
-        pub fn wait_for_stderr(&self, done: impl Fn(&str) -> bool) {
-            let deadline = Instant::now() + LINE_TIMEOUT;
-            while !done(&self.stderr()) {
-                assert!(
-                    Instant::now() < deadline,
-                    "{}: its stderr did not show what we waited for:\n{}",
-                    self.run.name,
-                    self.stderr()
-                );
-                thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
-
-    /// The path of the built example `name`; the first call builds all of `EXAMPLES` with
-    /// this test binary's profile and target directory (see `tests/support/child.rs`).
-    fn example(name: &str) -> PathBuf {
-        static DIR: OnceLock<PathBuf> = OnceLock::new();
-        assert!(EXAMPLES.contains(&name), "{name} is not in EXAMPLES");
-        DIR.get_or_init(build)
-            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-    }
-
-    fn build() -> PathBuf {
-        // This binary is <target dir>[/<triple>]/<profile dir>/deps/<test>-<hash>.
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in <target>/<profile>/deps");
-        let platform_dir = profile_dir.parent().expect("a target directory");
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        for example in EXAMPLES {
-            cargo.args(["--example", example]);
-        }
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(custom) => {
-                cargo.args(["--profile", custom]);
-            }
-            None => panic!("unreadable profile directory {}", profile_dir.display()),
-        }
-        let same_dir = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
-        if !same_dir(platform_dir, target_dir) {
-            cargo
-                .arg("--target")
-                .arg(platform_dir.file_name().expect("triple"));
-        }
-        let output = cargo.output().expect("run cargo");
-        assert!(
-            output.status.success(),
-            "building the examples failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        profile_dir.join("examples")
     }
 }

@@ -14,32 +14,19 @@
 //!   `TcpStream` as a reader would with `nc`, lists the server's named tasks, and a closed
 //!   connection's task moves to `ps-finished`.
 //!
-//! The shared child helpers of `tests/support/child.rs` build a fixed list of examples,
-//! which these four are not on (and that file is not ours to edit), so this file has a
-//! small runner of its own (`Lesson`), kept to the same rules: every wait has a deadline,
-//! a child is killed when its guard drops, and its stderr is printed if the test fails.
+//! The examples run through `tests/support/child.rs`: every wait has a deadline, a child
+//! is killed when its guard drops, and its stderr is printed if the test fails.
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
+use support::child::{Options, Running};
 use support::client::Client;
 use support::{IO_TIMEOUT, LINE_TIMEOUT};
-
-/// The examples this file runs; built together, once.
-const LESSONS: [&str; 4] = [
-    "fire_and_forget",
-    "monitor_console",
-    "race_lock",
-    "retry_backoff",
-];
 
 /// What a busy 2-core VM may add to a sleep or a timeout, beyond what was asked: the
 /// wake-up, the scheduling of the worker thread, other builds beside us.
@@ -85,7 +72,8 @@ fn race_outcome(lines: &[String], label: &str) -> RaceOutcome {
 fn race_lock_without_a_lock_overdraws_and_with_the_mutex_holds() {
     for tellers in [5_i64, 9] {
         let arg = tellers.to_string();
-        let (status, lines, stderr) = Lesson::start("race_lock", &["--tellers", &arg]).finish();
+        let (status, lines, stderr) =
+            Running::start("race_lock", &["--tellers", &arg]).finish_with_stderr();
         assert!(status.success(), "{status}; stderr:\n{stderr}");
 
         let racy = race_outcome(&lines, "no lock, await between:");
@@ -128,7 +116,7 @@ fn race_lock_without_a_lock_overdraws_and_with_the_mutex_holds() {
 #[test]
 fn race_lock_rejects_bad_flags_with_status_2() {
     for args in [&["--tellers", "1"][..], &["--tellers"], &["--bogus"]] {
-        let (status, _, stderr) = Lesson::start("race_lock", args).finish();
+        let (status, _, stderr) = Running::start("race_lock", args).finish_with_stderr();
         assert_eq!(status.code(), Some(2), "{args:?}: {status}; {stderr}");
         assert!(stderr.contains("usage: race_lock"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
@@ -202,7 +190,7 @@ fn retries_back_off_exponentially_with_bounded_jitter_then_succeed() {
     ];
     let mut jitters = Vec::new();
     for _run in 0..2 {
-        let (status, lines, stderr) = Lesson::start("retry_backoff", &args).finish();
+        let (status, lines, stderr) = Running::start("retry_backoff", &args).finish_with_stderr();
         assert!(
             status.success(),
             "{status}; stdout {lines:#?}; stderr:\n{stderr}"
@@ -273,7 +261,7 @@ fn retry_gives_up_after_max_attempts_with_a_clear_error() {
         "--timeout-ms",
         "200",
     ];
-    let (status, lines, stderr) = Lesson::start("retry_backoff", &args).finish();
+    let (status, lines, stderr) = Running::start("retry_backoff", &args).finish_with_stderr();
     assert_eq!(status.code(), Some(1), "{status}; {lines:#?}; {stderr}");
     assert!(
         stderr.contains("retry_backoff: gave up after 3 attempts; last error: timed out"),
@@ -297,7 +285,7 @@ fn retry_backoff_rejects_bad_flags_with_status_2() {
         &["--fail"],
         &["--bogus", "1"],
     ] {
-        let (status, _, stderr) = Lesson::start("retry_backoff", args).finish();
+        let (status, _, stderr) = Running::start("retry_backoff", args).finish_with_stderr();
         assert_eq!(status.code(), Some(2), "{args:?}: {status}; {stderr}");
         assert!(
             stderr.contains("usage: retry_backoff"),
@@ -327,13 +315,16 @@ fn stamp_of(line: &str) -> f64 {
 /// when the task ends, before main goes on. The panics the fixes read get no such line.
 #[test]
 fn an_unawaited_panic_is_reported_on_stderr_naming_the_task() {
-    let run = Lesson::start_with_env(
+    let run = Running::start_with(
         "fire_and_forget",
         &[],
-        &[("RUST_BACKTRACE", "0")],
-        &["RUST_LOG"],
+        Options {
+            env: &[("RUST_BACKTRACE", "0")],
+            env_remove: &["RUST_LOG"],
+            ..Options::default()
+        },
     );
-    let (status, lines, stderr) = run.finish();
+    let (status, lines, stderr) = run.finish_with_stderr();
     assert!(status.success(), "{status}; stderr:\n{stderr}");
 
     let spawned = lines
@@ -460,7 +451,7 @@ fn row<'a>(table: &'a str, name: &str) -> Option<&'a str> {
 /// cleanly.
 #[test]
 fn the_console_lists_the_named_tasks_of_a_running_server() {
-    let mut server = Lesson::start(
+    let server = Running::start(
         "monitor_console",
         &["--addr", "127.0.0.1:0", "--monitor", "127.0.0.1:0"],
     );
@@ -531,7 +522,7 @@ fn the_console_lists_the_named_tasks_of_a_running_server() {
 /// closed client in `ps-finished`.
 #[test]
 fn the_monitor_demo_prints_what_its_console_answered() {
-    let (status, lines, stderr) = Lesson::start(
+    let (status, lines, stderr) = Running::start(
         "monitor_console",
         &[
             "--demo",
@@ -541,7 +532,7 @@ fn the_monitor_demo_prints_what_its_console_answered() {
             "127.0.0.1:0",
         ],
     )
-    .finish();
+    .finish_with_stderr();
     assert!(status.success(), "{status}; stderr:\n{stderr}");
     let text = lines.join("\n");
     let ps = text
@@ -577,249 +568,11 @@ fn monitor_console_rejects_bad_flags_with_status_2() {
         &["--addr"],
         &["--bogus"],
     ] {
-        let (status, _, stderr) = Lesson::start("monitor_console", args).finish();
+        let (status, _, stderr) = Running::start("monitor_console", args).finish_with_stderr();
         assert_eq!(status.code(), Some(2), "{args:?}: {status}; {stderr}");
         assert!(
             stderr.contains("usage: monitor_console"),
             "{args:?}: {stderr}"
         );
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// The runner: an example as a child process.
-// ---------------------------------------------------------------------------------------
-
-/// A running example, killed on drop; its stdout arrives line by line on a channel, its
-/// stderr is collected (and printed if the test is failing).
-struct Lesson {
-    name: &'static str,
-    child: Option<Child>,
-    stdout: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    stderr_thread: Option<JoinHandle<()>>,
-}
-
-impl Lesson {
-    fn start(name: &'static str, args: &[&str]) -> Lesson {
-        Lesson::start_with_env(name, args, &[], &[])
-    }
-
-    /// Starts `name` with `args`, `set` added to its environment and `unset` removed.
-    fn start_with_env(
-        name: &'static str,
-        args: &[&str],
-        set: &[(&str, &str)],
-        unset: &[&str],
-    ) -> Lesson {
-        let path = lesson_path(name);
-        let mut command = Command::new(&path);
-        command
-            .args(args)
-            .envs(set.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for var in unset {
-            command.env_remove(var);
-        }
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
-        let out = child.stdout.take().expect("piped stdout");
-        let (tx, stdout) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut err = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        let stderr_thread = thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = err.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
-            }
-        });
-        Lesson {
-            name,
-            child: Some(child),
-            stdout,
-            stderr,
-            stderr_thread: Some(stderr_thread),
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    fn child(&mut self) -> &mut Child {
-        self.child.as_mut().expect("the child")
-    }
-
-    /// The next line of stdout; `None` once closed. Fails after `LINE_TIMEOUT`.
-    fn next_line(&self) -> Option<String> {
-        match self.stdout.recv_timeout(LINE_TIMEOUT) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Disconnected) => None,
-            Err(RecvTimeoutError::Timeout) => panic!(
-                "{} printed nothing for {LINE_TIMEOUT:?}; stderr:\n{}",
-                self.name,
-                self.stderr()
-            ),
-        }
-    }
-
-    /// The address in the next line, which must be `PREFIX ADDR`.
-    fn announced(&self, prefix: &str) -> SocketAddr {
-        let line = self.next_line().unwrap_or_else(|| {
-            panic!(
-                "{} closed stdout before `{prefix}ADDR`; stderr:\n{}",
-                self.name,
-                self.stderr()
-            )
-        });
-        line.strip_prefix(prefix)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("{} printed {line:?}, not `{prefix}ADDR`", self.name))
-    }
-
-    /// Fails, with its status and stderr, if the child has exited.
-    fn assert_alive(&mut self) {
-        if let Some(status) = self.child().try_wait().expect("try_wait") {
-            panic!("{} died: {status}; stderr:\n{}", self.name, self.stderr());
-        }
-    }
-
-    /// Ctrl-C, then `finish`.
-    fn interrupt(mut self) -> (ExitStatus, Vec<String>, String) {
-        let pid = libc::pid_t::try_from(self.child().id()).expect("pid fits");
-        assert!(
-            self.child().try_wait().expect("try_wait").is_none(),
-            "{} had exited before SIGINT; stderr:\n{}",
-            self.name,
-            self.stderr()
-        );
-        // SAFETY: kill(2) has no memory-safety preconditions; the pid is our unreaped
-        // child's (checked alive just above, and only this guard reaps it).
-        let rc = unsafe { libc::kill(pid, libc::SIGINT) };
-        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
-        self.finish()
-    }
-
-    /// Waits (boundedly) for the child to exit on its own: its status, every remaining
-    /// line of stdout, and its whole stderr.
-    fn finish(mut self) -> (ExitStatus, Vec<String>, String) {
-        let mut lines = Vec::new();
-        while let Some(line) = self.next_line() {
-            lines.push(line);
-        }
-        let deadline = Instant::now() + LINE_TIMEOUT;
-        let status = loop {
-            if let Some(status) = self.child().try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} closed stdout but did not exit",
-                self.name
-            );
-            thread::sleep(Duration::from_millis(10));
-        };
-        if let Some(reader) = self.stderr_thread.take() {
-            reader.join().expect("the stderr reader");
-        }
-        (status, lines, self.stderr())
-    }
-}
-
-impl Drop for Lesson {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let died = child.try_wait().ok().flatten();
-            let _ = child.kill();
-            let _ = child.wait();
-            if thread::panicking() {
-                if let Some(reader) = self.stderr_thread.take() {
-                    let _ = reader.join();
-                }
-                let how = match died {
-                    Some(status) => format!("it had exited: {status}"),
-                    None => "it was still running; killed".to_string(),
-                };
-                eprintln!(
-                    "--- {} ({how}); its stderr ---\n{}",
-                    self.name,
-                    self.stderr()
-                );
-            }
-        }
-    }
-}
-
-/// The built example `name`. The first call builds all four with this test binary's
-/// profile and target directory (as `tests/support/child.rs` does for its list), so a
-/// stale binary is never run.
-fn lesson_path(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    assert!(LESSONS.contains(&name), "{name} is not in LESSONS");
-    let dir = DIR.get_or_init(|| {
-        // This binary is <target dir>[/<triple>]/<profile>/deps/<test>-<hash>.
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in <target>/<profile>/deps")
-            .to_path_buf();
-        let platform_dir = profile_dir.parent().expect("a target directory");
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        for lesson in LESSONS {
-            cargo.args(["--example", lesson]);
-        }
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(custom) => {
-                cargo.args(["--profile", custom]);
-            }
-            None => panic!("unreadable profile directory {}", profile_dir.display()),
-        }
-        let same = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
-        if !same(platform_dir, target_dir) {
-            cargo
-                .arg("--target")
-                .arg(platform_dir.file_name().expect("triple"));
-        }
-        let output = cargo.output().expect("run cargo");
-        assert!(
-            output.status.success(),
-            "building the lessons failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        profile_dir.join("examples")
-    });
-    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }

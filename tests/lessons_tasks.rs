@@ -18,18 +18,16 @@
 //! timeout against the full query, the longest against the sum), so a busy 2-core VM has
 //! hundreds of milliseconds of slack, while the bug the test guards against still fails it.
 //!
-//! The shared `tests/support/child.rs` builds and runs only the examples on its own closed
-//! list, so this file builds its four itself, the same way (`cargo build --example`, this
-//! test's profile and target directory) and waits on each with a deadline.
+//! Each run goes through `tests/support/child.rs`, with one deadline for the whole run.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
+mod support;
 
-/// The examples this file runs; built together, once.
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use support::child::Running;
+
+/// The examples this file runs.
 const EXAMPLES: [&str; 4] = [
     "timeout_cleanup",
     "task_group",
@@ -420,44 +418,12 @@ fn figure(line: &str, marker: &str) -> f64 {
 
 /// Runs example `name` with `args` to its end (killing it after `RUN_DEADLINE`).
 fn run(name: &str, args: &[&str]) -> Output {
-    let path = example(name);
-    let command = format!("{name} {}", args.join(" "));
-    let mut child = Command::new(&path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
-    // Read both pipes to their ends on threads, so a full pipe never stalls the child.
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
-    let deadline = Instant::now() + RUN_DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command} did not finish within {RUN_DEADLINE:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = stdout.join().expect("the stdout reader");
-    let stderr = stderr.join().expect("the stderr reader");
+    let ended = Running::start(name, args).finish_within(RUN_DEADLINE);
     Output {
-        command,
-        status,
-        lines: stdout.lines().map(str::to_owned).collect(),
-        stderr,
+        command: format!("{name} {}", args.join(" ")),
+        status: ended.status,
+        lines: ended.lines,
+        stderr: ended.stderr,
     }
     .checked()
 }
@@ -473,63 +439,4 @@ impl Output {
         );
         self
     }
-}
-
-/// The path of the built example `name`: all four are built on the first call, with this
-/// test's profile and target directory, so a stale binary is never run (as
-/// `tests/support/child.rs` does for its list).
-fn example(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    assert!(EXAMPLES.contains(&name), "{name} is not in EXAMPLES");
-    DIR.get_or_init(build_examples)
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
-fn build_examples() -> PathBuf {
-    // This binary is <target dir>[/<triple>]/<profile dir>/deps/<test>-<hash>.
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in <target>/<profile>/deps");
-    let platform_dir = profile_dir.parent().expect("a target directory");
-    // Cargo points integration tests at <target dir>/tmp, which names the target dir
-    // whether or not this build was for an explicit `--target`.
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .arg("build")
-        .arg("--quiet")
-        .arg("--manifest-path")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    for example in EXAMPLES {
-        cargo.args(["--example", example]);
-    }
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cargo.arg("--release");
-        }
-        Some(custom) => {
-            cargo.args(["--profile", custom]);
-        }
-        None => panic!("unreadable profile directory {}", profile_dir.display()),
-    }
-    let same_dir = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
-    if !same_dir(platform_dir, target_dir) {
-        cargo
-            .arg("--target")
-            .arg(platform_dir.file_name().expect("triple"));
-    }
-    let output = cargo.output().expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building the examples failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir.join("examples")
 }

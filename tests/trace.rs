@@ -14,16 +14,12 @@ mod support;
 mod trace_view;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
-use support::child::Running;
+use support::child::{Ended, Options, Running, this_test};
 
 /// Set in a child run: do the test's program instead of starting a child.
 const CHILD: &str = "TEMPO_TEST_TRACE_CHILD";
@@ -253,64 +249,16 @@ fn assert_no_overlap_per_track(trace: &Trace) -> usize {
 // Child processes
 // ---------------------------------------------------------------------------------------
 
-/// What a child left: its status, stdout and stderr.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Reads a child's stdout and stderr to their ends on threads (so that neither pipe fills),
-/// and waits for it to exit within [`CHILD_DEADLINE`], killing it and failing if it does not.
-fn finish(mut child: Child, what: &str) -> Finished {
-    // A pipe the caller took already reads as empty here.
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let out = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + CHILD_DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} ran past {CHILD_DEADLINE:?}; killed");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Finished {
-        status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    }
+/// Runs example `name` with `args` to its end, within [`CHILD_DEADLINE`].
+fn run_example(name: &str, args: &[&str]) -> Ended {
+    Running::start(name, args).finish_within(CHILD_DEADLINE)
 }
 
 /// Re-runs this binary on the test `name` alone with [`CHILD`] and `env` set, every other
-/// `TEMPO_` variable removed; fails unless the child succeeds.
-fn run_child(name: &str, env: &[(&str, &str)]) -> Finished {
-    let child = child_command(name, env)
-        .spawn()
-        .expect("re-run the test binary");
-    let finished = finish(child, name);
+/// `TEMPO_` variable removed; fails unless the child succeeds within [`CHILD_DEADLINE`].
+fn run_child(name: &str, env: &[(&str, &str)]) -> Ended {
+    let finished = Running::spawn(name, child_command(name, env), Options::default())
+        .finish_within(CHILD_DEADLINE);
     assert!(
         finished.status.success(),
         "{name}, run as a child, failed ({}):\n{}{}",
@@ -322,75 +270,17 @@ fn run_child(name: &str, env: &[(&str, &str)]) -> Finished {
 }
 
 fn child_command(name: &str, env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    let mut command = this_test(name);
     command
-        .args([name, "--exact", "--test-threads=1", "--nocapture"])
         .env(CHILD, "1")
         .env_remove("TEMPO_DEBUG")
         .env_remove("TEMPO_TRACE")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .envs(env.iter().copied());
     command
 }
 
 fn is_child() -> bool {
     std::env::var_os(CHILD).is_some()
-}
-
-/// The built `trace_view` and `gather` examples (support's list has neither): built once
-/// with this test binary's profile and target directory, as support builds the others.
-fn example(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in <target>/<profile>/deps");
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args([
-                "build",
-                "--quiet",
-                "--example",
-                "trace_view",
-                "--example",
-                "gather",
-            ])
-            .arg("--manifest-path")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(other) => {
-                cargo.args(["--profile", other]);
-            }
-            None => panic!("unreadable profile directory {}", profile_dir.display()),
-        }
-        let platform_dir = profile_dir.parent().expect("a target directory");
-        if platform_dir.canonicalize().ok() != target_dir.canonicalize().ok() {
-            cargo
-                .arg("--target")
-                .arg(platform_dir.file_name().expect("triple"));
-        }
-        let output = cargo.output().expect("run cargo");
-        assert!(
-            output.status.success(),
-            "building trace_view and gather failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        profile_dir.join("examples")
-    });
-    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Draws the trace at `path` with trace_view's own code.
@@ -516,18 +406,15 @@ fn sleep_gather_traced_shows_the_awaited_sleeps_overlapping() {
 #[test]
 fn gather_takes_a_trace_file_too() {
     let path = trace_path("gather");
-    let child = Command::new(example("gather"))
-        .args([
+    let finished = run_example(
+        "gather",
+        &[
             "--scale",
             "0.02",
             "--trace",
             path.to_str().expect("a UTF-8 path"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start gather");
-    let finished = finish(child, "gather");
+        ],
+    );
     assert!(finished.status.success(), "gather: {}", finished.stderr);
     let trace = Trace::read(&path);
     assert!(trace.polls("block_on future").len() >= 5);
@@ -538,6 +425,103 @@ fn gather_takes_a_trace_file_too() {
             .any(|t| t.args["timers fired"].as_u64() >= Some(1))
     );
     assert!(row(&render(&path, &[]), "block_on future").contains("polls"));
+}
+
+/// The crawler lab (`crawler --trace FILE`) drawn: a real I/O program's loop. Every page is
+/// a task of its own, and each waited on its socket — its connect waits for the socket to
+/// be writable — so each has a poll at the end of an arrow from a reactor turn that
+/// delivered I/O events. `trace_view` draws the block_on future and the reactor, with the
+/// I/O events it delivered.
+#[test]
+fn the_crawler_traced_shows_its_page_tasks_woken_by_io_events() {
+    let path = trace_path("crawler");
+    let args = [
+        "--pages",
+        "12",
+        "--concurrency",
+        "3",
+        "--timeout",
+        "1",
+        "--trace",
+        path.to_str().expect("a UTF-8 path"),
+    ];
+    let crawled = run_example("crawler", &args);
+    assert!(
+        crawled.status.success(),
+        "crawler exited with {}:\n{}{}",
+        crawled.status,
+        crawled.stdout,
+        crawled.stderr
+    );
+    // One line per page requested, whatever came of it.
+    let pages = crawled
+        .lines
+        .iter()
+        .filter(|l| {
+            ["ok ", "error ", "timeout "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .count();
+    assert_eq!(pages, 12, "{}", crawled.stdout);
+
+    let trace = Trace::read(&path);
+    let worker = trace.tid("worker 0");
+    assert_eq!(trace.dropped(), 0);
+    let spans = trace.spans();
+    // Besides the block_on future: a task per page, and the loop watcher.
+    let tasks: BTreeSet<&str> = spans
+        .iter()
+        .filter(|s| s.cat == "poll" && s.name != "block_on future")
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(
+        tasks.len() > pages,
+        "{} tasks polled for {pages} pages: {tasks:?}",
+        tasks.len()
+    );
+    let io_turns: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.cat == "turn" && s.args["io events"].as_u64() >= Some(1))
+        .collect();
+    let woken_by_io: BTreeSet<&str> = trace
+        .arrows()
+        .iter()
+        .filter(|(from, _)| {
+            io_turns
+                .iter()
+                .any(|t| t.tid == from.0 && (t.start..=t.end).contains(&from.1))
+        })
+        .filter_map(|&(_, to)| {
+            spans
+                .iter()
+                .find(|s| s.cat == "poll" && (s.tid, s.start) == to)
+        })
+        .map(|poll| poll.name.as_str())
+        .filter(|name| *name != "block_on future")
+        .collect();
+    assert!(
+        woken_by_io.len() >= pages,
+        "only {} tasks were woken by a turn that delivered I/O events, for {pages} pages: \
+         {woken_by_io:?}; {} such turns",
+        woken_by_io.len(),
+        io_turns.len()
+    );
+    assert!(io_turns.iter().all(|t| t.tid == worker), "one worker");
+
+    let drawing = render(&path, &[]);
+    assert!(
+        row(&drawing, "block_on future").contains(" polls, "),
+        "{drawing}"
+    );
+    let reactor = row(&drawing, "epoll_wait");
+    let delivered: u64 = reactor
+        .split(" I/O events")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no I/O events on the reactor's row: {reactor}"));
+    assert!(delivered >= pages as u64, "{drawing}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -642,15 +626,7 @@ fn the_committed_trace_is_a_sleep_gather_run_and_draws_the_same_each_time() {
 fn trace_view_the_command_prints_the_render_and_refuses_bad_input() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let committed = root.join(COMMITTED);
-    let run = |args: &[&str]| {
-        let child = Command::new(example("trace_view"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start trace_view");
-        finish(child, "trace_view")
-    };
+    let run = |args: &[&str]| run_example("trace_view", args);
     let file = committed.to_str().expect("a UTF-8 path");
     let printed = run(&[file, "--width", "72"]);
     assert!(printed.status.success(), "{}", printed.stderr);
@@ -906,31 +882,21 @@ fn a_process_killed_mid_run_leaves_an_empty_file() {
     }
     let path = trace_path("killed");
     let file = path.to_str().expect("a UTF-8 path");
-    let mut child = child_command(
-        "a_process_killed_mid_run_leaves_an_empty_file",
-        &[("TEMPO_TRACE", file)],
-    )
-    .spawn()
-    .expect("re-run the test binary");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let name = "a_process_killed_mid_run_leaves_an_empty_file";
+    let child = Running::spawn(
+        name,
+        child_command(name, &[("TEMPO_TRACE", file)]),
+        Options::default(),
+    );
     let running = loop {
-        match rx.recv_timeout(CHILD_DEADLINE) {
-            Ok(line) if line.ends_with("the child is running") => break true,
-            Ok(_) => continue,
-            Err(_) => break false,
+        match child.next_line_within(CHILD_DEADLINE) {
+            Some(line) if line.ends_with("the child is running") => break true,
+            Some(_) => continue,
+            None => break false,
         }
     };
-    child.kill().expect("kill the child");
-    let finished = finish(child, "the killed child");
+    child.signal(libc::SIGKILL);
+    let finished = child.finish_within(CHILD_DEADLINE);
     assert!(
         running,
         "the child never said it was running: {}",

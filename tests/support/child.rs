@@ -1,56 +1,88 @@
-//! Examples as child processes: built once ([`example`]), started the way a reader would
-//! start them ([`Running`], [`Server`]), watched (stdout line by line, stderr collected,
-//! exit status), and stopped the way a reader would stop them ([`Server::stop`], Ctrl-C).
+//! Examples as child processes: started the way a reader would start them ([`Running`],
+//! [`Server`]), watched (stdout line by line, each line with when it came; stderr
+//! collected; exit status), and stopped the way a reader would stop them ([`Server::stop`],
+//! Ctrl-C), or run to their end within a deadline ([`Running::finish_within`]).
+//! [`Running::spawn`] starts any other program the same way — this test binary re-run on
+//! one test ([`this_test`]), say.
 //!
 //! A server that dies on its own — killed by a signal, or exiting before it was asked to —
 //! must leave evidence: every check of a server first looks whether it is still running,
 //! and if it is not, fails with its exit status and its stderr.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::LINE_TIMEOUT;
+use super::examples::example;
 
-/// The examples the tests run; all are built together, once.
-const EXAMPLES: [&str; 8] = [
-    "blocking_lab",
-    "echo",
-    "hex",
-    "http_hello",
-    "jobs",
-    "readme",
-    "request_id",
-    "sleep_gather",
-];
-
-/// How a child is started, beyond its name and arguments.
+/// How a child is started, beyond its program and arguments.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options<'a> {
     /// Added to its environment (`TEMPO_DEBUG=1`, say).
     pub env: &'a [(&'a str, &'a str)],
+    /// Removed from the environment it inherits, before `env` is added: variables the
+    /// test's own environment may hold (`TEMPO_DEBUG`, `RUST_LOG`) that would change what
+    /// the child prints.
+    pub env_remove: &'a [&'a str],
     /// If set, its `RLIMIT_NOFILE` (soft and hard): how many descriptors it may hold.
     pub max_files: Option<u64>,
+    /// Its stdin is a pipe the test writes to ([`Running::write_stdin`]); otherwise it
+    /// reads `/dev/null`.
+    pub pipe_stdin: bool,
 }
 
-/// A child process running an example, killed on drop. Its stdout arrives line by line on a
-/// channel; its stderr is collected, and printed if the test is failing.
+/// One line of a child's stdout, as the reader thread received it.
+struct Line {
+    /// When the reader thread had it: when the child printed it, give or take the
+    /// scheduling of that thread.
+    at: Instant,
+    /// The line as printed, with its newline (none on a last line that lacked one).
+    text: String,
+}
+
+impl Line {
+    /// The line without its line ending, as `BufRead::lines` gives it.
+    fn trimmed(&self) -> String {
+        let text = self.text.strip_suffix('\n').unwrap_or(&self.text);
+        text.strip_suffix('\r').unwrap_or(text).to_string()
+    }
+}
+
+/// What a child left when it ended: [`Running::finish_within`].
+#[derive(Debug)]
+pub struct Ended {
+    /// How it exited.
+    pub status: ExitStatus,
+    /// Its stdout (from where the test stopped reading it line by line), line by line.
+    pub lines: Vec<String>,
+    /// When each of `lines` arrived.
+    pub arrived: Vec<Instant>,
+    /// The same stdout as printed, line endings and all.
+    pub stdout: String,
+    /// Its whole stderr.
+    pub stderr: String,
+}
+
+/// A child process, killed on drop. Its stdout arrives line by line on a channel; its
+/// stderr is collected, and printed if the test is failing.
 pub struct Running {
-    /// Which example, for messages.
+    /// Which example (or program), for messages.
     pub name: String,
     /// Its process id, for `kill` and `/proc`.
     pub pid: u32,
     /// The process. Behind a lock so that checking whether it is still alive (`try_wait`)
     /// needs only `&self`; nothing holds the lock for long.
     child: Mutex<Child>,
+    /// Its stdin, if it was started with [`Options::pipe_stdin`].
+    stdin: Option<ChildStdin>,
     /// Lines of its stdout, sent by a reader thread; disconnected at EOF.
-    stdout: Receiver<String>,
+    stdout: Receiver<Line>,
     /// Its stderr so far, appended to by a reader thread.
     stderr: Arc<Mutex<String>>,
     /// The stderr reader thread, joined once the child is gone.
@@ -58,6 +90,7 @@ pub struct Running {
 }
 
 impl Running {
+    /// Starts example `name` with `args`.
     pub fn start(name: &str, args: &[&str]) -> Running {
         Running::start_with(name, args, Options::default())
     }
@@ -76,12 +109,24 @@ impl Running {
 
     /// Starts example `name` with `args`, as `options` say.
     pub fn start_with(name: &str, args: &[&str], options: Options<'_>) -> Running {
-        let path = example(name);
-        let mut command = Command::new(&path);
+        let mut command = Command::new(example(name));
+        command.args(args);
+        Running::spawn(name, command, options)
+    }
+
+    /// Starts `command` — an example, or any other program — as `options` say, with its
+    /// stdout and stderr piped to us; `name` names it in messages.
+    pub fn spawn(name: &str, mut command: Command, options: Options<'_>) -> Running {
+        for var in options.env_remove {
+            command.env_remove(var);
+        }
         command
-            .args(args)
             .envs(options.env.iter().copied())
-            .stdin(Stdio::null())
+            .stdin(if options.pipe_stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(max_files) = options.max_files {
@@ -104,13 +149,22 @@ impl Running {
         }
         let mut child = command
             .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
+            .unwrap_or_else(|e| panic!("start {name} ({:?}): {e}", command.get_program()));
 
         let out = child.stdout.take().expect("piped stdout");
         let (tx, stdout) = mpsc::channel();
         thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
+            let mut out = BufReader::new(out);
+            loop {
+                let mut bytes = Vec::new();
+                match out.read_until(b'\n', &mut bytes) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let line = Line {
+                    at: Instant::now(),
+                    text: String::from_utf8_lossy(&bytes).into_owned(),
+                };
                 if tx.send(line).is_err() {
                     break;
                 }
@@ -136,6 +190,7 @@ impl Running {
         Running {
             name: name.to_string(),
             pid: child.id(),
+            stdin: child.stdin.take(),
             child: Mutex::new(child),
             stdout,
             stderr,
@@ -147,6 +202,21 @@ impl Running {
         self.child.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The next line of stdout; `None` once the child closed it. Fails after `limit`,
+    /// with the message `silent()` makes.
+    fn recv(&self, limit: Duration, silent: impl FnOnce() -> String) -> Option<Line> {
+        match self.stdout.recv_timeout(limit) {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Disconnected) => None,
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "{}{}; stderr:\n{}",
+                silent(),
+                self.exit_note(),
+                self.stderr()
+            ),
+        }
+    }
+
     /// The next line of stdout; `None` once the child closed it. Fails after `LINE_TIMEOUT`.
     pub fn next_line(&self) -> Option<String> {
         self.next_line_within(LINE_TIMEOUT)
@@ -154,18 +224,43 @@ impl Running {
 
     /// The next line of stdout; `None` once the child closed it. Fails after `limit`.
     pub fn next_line_within(&self, limit: Duration) -> Option<String> {
-        match self.stdout.recv_timeout(limit) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Disconnected) => None,
-            Err(RecvTimeoutError::Timeout) => {
-                panic!(
-                    "{} printed nothing for {limit:?}{}; stderr:\n{}",
-                    self.name,
-                    self.exit_note(),
-                    self.stderr()
-                )
-            }
-        }
+        self.next_timed_line_within(limit).map(|(_, line)| line)
+    }
+
+    /// The next line of stdout and when it arrived; `None` once the child closed it.
+    /// Fails after `limit`.
+    pub fn next_timed_line_within(&self, limit: Duration) -> Option<(Instant, String)> {
+        let silent = || format!("{} printed nothing for {limit:?}", self.name);
+        self.recv(limit, silent)
+            .map(|line| (line.at, line.trimmed()))
+    }
+
+    /// The address in the next line of stdout, which must be `PREFIX ADDR`
+    /// (`listening on 127.0.0.1:40123`, say).
+    pub fn announced(&self, prefix: &str) -> SocketAddr {
+        let line = self.next_line().unwrap_or_else(|| {
+            panic!(
+                "{} closed stdout before `{prefix}ADDR`{}; stderr:\n{}",
+                self.name,
+                self.exit_note(),
+                self.stderr()
+            )
+        });
+        line.strip_prefix(prefix)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{} printed {line:?}, not `{prefix}ADDR`", self.name))
+    }
+
+    /// Writes `bytes` to the child's stdin, which must have been piped
+    /// ([`Options::pipe_stdin`]).
+    pub fn write_stdin(&mut self, bytes: &[u8]) {
+        let name = &self.name;
+        let stdin = self.stdin.as_mut().unwrap_or_else(|| {
+            panic!("{name} was started without `pipe_stdin`");
+        });
+        stdin
+            .write_all(bytes)
+            .unwrap_or_else(|e| panic!("write to {name}'s stdin: {e}"));
     }
 
     /// The child's exit status if it has exited (it is then reaped), `None` while it runs.
@@ -232,6 +327,13 @@ impl Running {
         }
     }
 
+    /// Ctrl-C (`SIGINT`), then [`Running::finish_with_stderr`]. The child must still be
+    /// running.
+    pub fn interrupt(self) -> (ExitStatus, Vec<String>, String) {
+        self.signal(libc::SIGINT);
+        self.finish_with_stderr()
+    }
+
     /// `finish`, plus everything the child wrote to stderr, read to its end.
     pub fn finish_with_stderr(mut self) -> (ExitStatus, Vec<String>, String) {
         let stderr = Arc::clone(&self.stderr);
@@ -246,18 +348,56 @@ impl Running {
     }
 
     /// Waits for the child to exit on its own (its stdout closing first), and returns its
-    /// status and every line it printed.
+    /// status and every line it printed. Fails if it is silent for `LINE_TIMEOUT`.
     pub fn finish(self) -> (ExitStatus, Vec<String>) {
         let mut lines = Vec::new();
         while let Some(line) = self.next_line() {
             lines.push(line);
         }
-        // Stdout is closed, so the process is exiting; `try_wait` in a bounded loop rather
-        // than `wait`, so a child that closed stdout but lives on fails instead of hangs.
-        let deadline = Instant::now() + LINE_TIMEOUT;
+        let status = self.exit_by(Instant::now() + LINE_TIMEOUT);
+        (status, lines)
+    }
+
+    /// Waits for the child to print everything and exit on its own, all within `limit`
+    /// however steadily it prints; fails (and kills it) if it has not by then.
+    pub fn finish_within(mut self, limit: Duration) -> Ended {
+        let deadline = Instant::now() + limit;
+        let (mut lines, mut arrived, mut stdout) = (Vec::new(), Vec::new(), String::new());
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let silent = || {
+                format!(
+                    "{} did not finish within {limit:?}; its stdout:\n{stdout}",
+                    self.name
+                )
+            };
+            let Some(line) = self.recv(left, silent) else {
+                break;
+            };
+            lines.push(line.trimmed());
+            arrived.push(line.at);
+            stdout.push_str(&line.text);
+        }
+        let status = self.exit_by(deadline);
+        // The child has exited, so its stderr is closed and the reader thread ends.
+        if let Some(reader) = self.stderr_thread.take() {
+            reader.join().expect("the stderr reader thread");
+        }
+        Ended {
+            status,
+            lines,
+            arrived,
+            stdout,
+            stderr: self.stderr(),
+        }
+    }
+
+    /// The status of a child that closed its stdout and so is exiting: `try_wait` in a
+    /// bounded loop rather than `wait`, so that one that lives on fails instead of hangs.
+    fn exit_by(&self, deadline: Instant) -> ExitStatus {
         loop {
             match self.exited() {
-                Some(status) => return (status, lines),
+                Some(status) => return status,
                 None if Instant::now() > deadline => {
                     panic!("{} closed stdout but did not exit", self.name)
                 }
@@ -312,17 +452,7 @@ impl Server {
         let mut args = args.to_vec();
         args.extend(["--addr", "127.0.0.1:0"]);
         let run = Running::start_with(name, &args, options);
-        let line = run.next_line().unwrap_or_else(|| {
-            panic!(
-                "{name} exited before listening{}; stderr:\n{}",
-                run.exit_note(),
-                run.stderr()
-            )
-        });
-        let addr = line
-            .strip_prefix("listening on ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("{name} printed {line:?}, not `listening on ADDR`"));
+        let addr = run.announced("listening on ");
         Server { run, addr }
     }
 
@@ -343,19 +473,42 @@ impl Server {
 
     /// The server's next line of stdout (its shutdown reports, after `listening on`).
     pub fn next_line(&self) -> String {
-        self.run.next_line().unwrap_or_else(|| {
-            panic!(
-                "{} closed stdout{}; stderr:\n{}",
-                self.run.name,
-                self.run.exit_note(),
-                self.run.stderr()
-            )
-        })
+        self.next_timed_line().1
+    }
+
+    /// The server's next line of stdout, and when it arrived.
+    pub fn next_timed_line(&self) -> (Instant, String) {
+        self.run
+            .next_timed_line_within(LINE_TIMEOUT)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} closed stdout{}; stderr:\n{}",
+                    self.run.name,
+                    self.run.exit_note(),
+                    self.run.stderr()
+                )
+            })
+    }
+
+    /// Reads the server's stdout up to the first line containing `needle`; returns it.
+    pub fn wait_for_line(&self, needle: &str) -> String {
+        loop {
+            let line = self.next_line();
+            if line.contains(needle) {
+                return line;
+            }
+        }
     }
 
     /// Waits for the server to exit on its own; its status and the lines it printed last.
     pub fn finish(self) -> (ExitStatus, Vec<String>) {
         self.run.finish()
+    }
+
+    /// Ctrl-C (`SIGINT`): how it exited, the lines it printed after those already read,
+    /// and its whole stderr. Fails if it had died before.
+    pub fn interrupt(self) -> (ExitStatus, Vec<String>, String) {
+        self.run.interrupt()
     }
 
     /// The end of every case: Ctrl-C (`SIGINT`), then the server must exit with status 0
@@ -364,8 +517,7 @@ impl Server {
     /// `listening on`, and its whole stderr.
     pub fn stop(self) -> (Vec<String>, String) {
         let name = self.run.name.clone();
-        self.signal(libc::SIGINT);
-        let (status, lines, stderr) = self.run.finish_with_stderr();
+        let (status, lines, stderr) = self.interrupt();
         assert!(
             status.success(),
             "{name} exited with {status} after SIGINT; stdout {lines:?}; stderr:\n{stderr}"
@@ -378,70 +530,12 @@ impl Server {
     }
 }
 
-/// The path of the built example `name`.
-///
-/// Cargo's `CARGO_BIN_EXE_<name>` covers `[[bin]]` targets only, and `cargo test
-/// --all-targets` builds examples as test harnesses (`examples/hex-<hash>`), not as the
-/// programs themselves. So the first call runs `cargo build --example ...` for all of them,
-/// with this test binary's profile, target and target directory; when they are up to date
-/// that takes a fraction of a second, and it means we never run a stale binary.
-pub fn example(name: &str) -> PathBuf {
-    static EXAMPLES_DIR: OnceLock<PathBuf> = OnceLock::new();
-    assert!(
-        EXAMPLES.contains(&name),
-        "{name} is not in support's EXAMPLES"
-    );
-    let dir = EXAMPLES_DIR.get_or_init(build_examples);
-    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
-fn build_examples() -> PathBuf {
-    // This binary is <target dir>[/<triple>]/<profile dir>/deps/<test>-<hash>.
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary in <target>/<profile>/deps");
-    let platform_dir = profile_dir.parent().expect("a target directory");
-    // Cargo points integration tests at <target dir>/tmp, which names the target dir
-    // whether or not this build was for an explicit `--target`.
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .arg("build")
-        .arg("--quiet")
-        .arg("--manifest-path")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    for example in EXAMPLES {
-        cargo.args(["--example", example]);
-    }
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cargo.arg("--release");
-        }
-        Some(custom) => {
-            cargo.args(["--profile", custom]);
-        }
-        None => panic!("unreadable profile directory {}", profile_dir.display()),
-    }
-    let same_dir = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
-    if !same_dir(platform_dir, target_dir) {
-        cargo
-            .arg("--target")
-            .arg(platform_dir.file_name().expect("triple"));
-    }
-
-    let output = cargo.output().expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building the examples failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    profile_dir.join("examples")
+/// A command that re-runs this test binary on its test `name` alone, printing as it goes:
+/// for a test whose program must run in a process of its own (its own environment, its
+/// own stderr, its own descriptor limit). The test tells the two runs apart by an
+/// environment variable it sets on the command.
+pub fn this_test(name: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command.args([name, "--exact", "--test-threads=1", "--nocapture"]);
+    command
 }

@@ -14,8 +14,11 @@
 //!
 //! The parts, lowest first:
 //!
-//! - [`child`]: [`child::Running`] (any example, as a process) and [`child::Server`] (one
-//!   that listens), and [`child::example`], which builds the examples once;
+//! - [`examples`]: [`examples::example`], the path of a built example (all are built
+//!   once per test binary);
+//! - [`child`]: [`child::Running`] (any example, or any program, as a process; run to its
+//!   end within a deadline, or watched line by line) and [`child::Server`] (one that
+//!   listens);
 //! - [`procfs`]: a process's CPU ticks and resident memory, read from `/proc`;
 //! - [`client`]: [`client::Client`], a blocking line client with timeouts;
 //! - [`swarm`]: [`swarm::Swarm`], thousands of scripted connections on one thread.
@@ -27,6 +30,7 @@
 
 pub mod child;
 pub mod client;
+pub mod examples;
 pub mod procfs;
 pub mod swarm;
 
