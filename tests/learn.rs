@@ -80,12 +80,14 @@ fn the_executor_polls_ready_tasks_and_requeues_them_when_woken() {
         "a: polled -> Ready(1)",
         "a: finished (Completed)",
     ]);
-    // b waits for a: woken by a's ending, on this thread, then polled again.
+    // b waits for a: woken by a's ending — its retirement, announced before its outcome —
+    // on this thread, then polled again.
     out.in_order(&[
         "b: spawned; ready",
         "b: polled -> Pending",
-        "a: finished",
+        "a: polled -> Ready(1)",
         "b: woken; ready (on the run queue)",
+        "a: finished",
         "b: polled -> Ready(2)",
     ]);
     // c waits for the helper thread: its wake comes through the channel and the unpark,

@@ -636,7 +636,17 @@ fn trace_view_the_command_prints_the_render_and_refuses_bad_input() {
     std::fs::write(&empty, "").expect("write an empty file");
     let not_a_trace = trace_path("not-a-trace");
     std::fs::write(&not_a_trace, "{\"hello\": 1}").expect("write a file");
-    let cases: [(&[&str], &str); 6] = [
+    let overflowing = trace_path("overflowing");
+    std::fs::write(
+        &overflowing,
+        r#"{"traceEvents":[{"ph":"X","cat":"poll","name":"a","pid":1,"tid":1,"ts":1e300,"dur":1e300}]}"#,
+    )
+    .expect("write a file");
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[overflowing.to_str().expect("UTF-8")],
+            "ends past any time",
+        ),
         (&[file, "--width", "3"], "--width 3"),
         (&[file, "--width"], "--width needs a value"),
         (&[file, "--colour"], "unknown flag"),
@@ -911,4 +921,97 @@ fn a_process_killed_mid_run_leaves_an_empty_file() {
     );
     let refused = trace_view::render_args(&[file.to_string()]).expect_err("an empty file");
     assert!(refused.contains("never shut its runtime down"), "{refused}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Who woke whom: a task's end, the block_on future, and one file per runtime
+// ---------------------------------------------------------------------------------------
+
+/// One worker: the `block_on` future awaits a task, which awaits a child task. Every wake
+/// happens on the worker's own thread — the child's end wakes its parent, the parent's end
+/// wakes the `block_on` future — so the trace must show no wake "from another thread", and
+/// an arrow from each finishing poll to the poll it woke.
+#[test]
+fn a_task_that_ends_wakes_its_awaiter_by_its_own_arrow() {
+    let path = trace_path("joins");
+    let runtime = tempo::Builder::new()
+        .trace(&path)
+        .build()
+        .expect("a traced runtime");
+    runtime.block_on(async {
+        let parent = tempo::task::Builder::new().name("parent").spawn(async {
+            let child = tempo::task::Builder::new().name("child").spawn(async {
+                tempo::task::yield_now().await;
+                7
+            });
+            child.await.expect("the child") * 6
+        });
+        assert_eq!(parent.await.expect("the parent"), 42);
+    });
+    drop(runtime);
+    let trace = Trace::read(&path);
+    let remote: Vec<Span> = trace
+        .spans()
+        .into_iter()
+        .filter(|s| s.cat == "remote")
+        .collect();
+    assert!(
+        remote.is_empty(),
+        "wakes on the worker's own thread drawn as from another thread: {remote:?}"
+    );
+    let arrows = trace.arrows();
+    let arrow_between = |from: &Span, to: &Span| {
+        arrows
+            .iter()
+            .any(|(s, e)| s.1 >= from.start && s.1 <= from.end && e.1 == to.start)
+    };
+    let (child, parent, main) = (
+        trace.polls("child"),
+        trace.polls("parent"),
+        trace.polls("block_on future"),
+    );
+    let (child_end, parent_end) = (
+        child.last().expect("child polls"),
+        parent.last().expect("parent polls"),
+    );
+    let parent_after = parent
+        .iter()
+        .find(|p| p.start >= child_end.end)
+        .expect("a parent poll after the child ended");
+    assert!(
+        arrow_between(child_end, parent_after),
+        "no arrow from the child's last poll to the parent's next"
+    );
+    let main_after = main
+        .iter()
+        .find(|p| p.start >= parent_end.end)
+        .expect("a block_on poll after the parent ended");
+    assert!(
+        arrow_between(parent_end, main_after),
+        "no arrow from the parent's last poll into the block_on future's"
+    );
+}
+
+/// `TEMPO_TRACE` gives every runtime of a process the same path. Two runtimes alive at once
+/// must not write one file over the other: the second writes beside it, says where, and
+/// both files are whole traces.
+#[test]
+fn two_runtimes_given_one_path_write_two_whole_files() {
+    let path = trace_path("twice");
+    let second = PathBuf::from(format!("{}.2", path.display()));
+    let _ = std::fs::remove_file(&second);
+    let first_rt = tempo::Builder::new().trace(&path).build().expect("first");
+    let second_rt = tempo::Builder::new().trace(&path).build().expect("second");
+    first_rt.block_on(async { tempo::task::yield_now().await });
+    second_rt.block_on(async { tempo::task::yield_now().await });
+    drop(first_rt);
+    drop(second_rt);
+    for file in [&path, &second] {
+        let trace = Trace::read(file);
+        assert!(
+            !trace.polls("block_on future").is_empty(),
+            "{} holds no polls",
+            file.display()
+        );
+    }
 }

@@ -46,8 +46,8 @@
 //! [    0.2 ms] b: polled -> Pending
 //! [    0.2 ms] c: polled -> Pending
 //! [    0.2 ms] a: polled -> Ready(1)
-//! [    0.2 ms] a: finished (Completed)
 //! [    0.2 ms] b: woken; ready (on the run queue)
+//! [    0.2 ms] a: finished (Completed)
 //! [    0.2 ms] b: polled -> Ready(2)
 //! [    0.2 ms] b: finished (Completed)
 //! -- round 1: nothing ready; parking the thread
@@ -65,9 +65,11 @@
 //! tasks: 4 spawned, 4 finished; polls: 7; rounds: 2; parked 30.3 ms in all
 //! ```
 //!
-//! Seven polls for four tasks: one each, plus one more for each task that waited. `b` ran
-//! again in the same round as `a` finished, since a wake on the executor's own thread goes
-//! straight onto the queue `run_ready` is draining.
+//! Seven polls for four tasks: one each, plus one more for each task that waited. `b` is
+//! woken *before* the observer hears that `a` finished: retiring `a` — still part of its
+//! last poll — is what wakes the task awaiting its handle, and the executor announces the
+//! outcome once that step is done. `b` ran again in the same round as `a` finished, since a
+//! wake on the executor's own thread goes straight onto the queue `run_ready` is draining.
 //! (How the helper's two messages arrive — after one unpark or two — depends on when this
 //! thread wakes up; the loop is correct either way.)
 //!
@@ -279,6 +281,8 @@ impl TaskObserver for Printer {
                 self.clock
                     .say(format_args!("{who}: cancel requested ({cause:?})"));
             }
+            // A wake of a `block_on` future: this program has none — it runs the queue itself.
+            TaskEvent::MainWoken => {}
         }
     }
 }
