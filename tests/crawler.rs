@@ -279,6 +279,39 @@ fn the_crawler_runs_its_own_site_by_default() {
     assert_eq!(closes, plan.get("hang"), "{:#?}", run.lines);
 }
 
+/// `--max-pages` bounds the crawl: a site with more pages than that gets that many requests
+/// and no more, and the links past the bound are counted in the summary, not followed.
+#[test]
+fn max_pages_bounds_the_crawl_and_counts_what_it_left() {
+    let run = crawl(
+        &[
+            "--pages",
+            "40",
+            "--max-pages",
+            "5",
+            "--concurrency",
+            "3",
+            "--timeout",
+            "1",
+        ],
+        &[],
+    );
+    let visited = run.visited();
+    assert_eq!(visited.len(), 5, "requests made: {visited:?}");
+    assert!(
+        run.lines
+            .iter()
+            .any(|l| l.contains("answered 200, of 5 requests")),
+        "{:#?}",
+        run.lines
+    );
+    assert!(
+        run.field("not followed") >= 1.0,
+        "a 40-page site gave no links past the bound: {:#?}",
+        run.lines
+    );
+}
+
 /// `--block` with `TEMPO_DEBUG=1`: debug mode names the task that blocks — by the line that
 /// spawned it, the `group.spawn` in `crawl` — and the loop watcher measures the stall. The
 /// crawl still counts right.
