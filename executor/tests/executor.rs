@@ -1500,14 +1500,22 @@ fn a_future_dropped_while_spawning_on_a_closed_executor_may_drop_another_executo
 // The observer seam
 // ---------------------------------------------------------------------------------------
 
-/// Records every event it is told, as text, in order, and the tasks they were about.
+/// Records every event it is told about tasks, as text, in order, and the tasks they were
+/// about; and counts the wakes of the `block_on` future, which is not a task.
 #[derive(Default)]
-struct Recorder(std::sync::Mutex<(Vec<String>, Vec<tempo_executor::TaskId>)>);
+struct Recorder(
+    std::sync::Mutex<(Vec<String>, Vec<tempo_executor::TaskId>)>,
+    std::sync::atomic::AtomicUsize,
+);
 
 impl tempo_executor::TaskObserver for Recorder {
     fn on_event(&self, task: tempo_executor::TaskId, event: tempo_executor::TaskEvent<'_>) {
         use tempo_executor::TaskEvent::*;
         let line = match event {
+            MainWoken => {
+                self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
             Spawned(meta) => format!("spawned at line {}", meta.location.line()),
             Scheduled => "scheduled".to_string(),
             CancelRequested(cause) => format!("cancel requested: {cause}"),
@@ -1565,6 +1573,12 @@ fn an_observer_is_told_each_step_of_a_tasks_life() {
             "polled, requeued: false",
             "completed",
         ]
+    );
+    // The block_on future was woken twice: once to start, once by the task's end.
+    assert_eq!(
+        recorder.1.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "the block_on future's wakes"
     );
 }
 
