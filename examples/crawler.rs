@@ -93,10 +93,10 @@
 //! warning once its poll returns, and the loop turn that poll held up:
 //!
 //! ```text
-//! tempo watchdog: worker 0 is blocked now: task 1.2 spawned at examples/crawler.rs:298:15
+//! tempo watchdog: worker 0 is blocked now: task 1.2 spawned at examples/crawler.rs:304:15
 //!   has been running for 121.510287ms in its poll #1, and no other task, socket or timer on
 //!   that worker can make progress until it returns
-//! tempo: slow poll: task 1.2 spawned at examples/crawler.rs:298:15 ran for 2.00033782s in
+//! tempo: slow poll: task 1.2 spawned at examples/crawler.rs:304:15 ran for 2.00033782s in
 //!   its poll #1 on worker 0, blocking every other task on that worker; move blocking work
 //!   to spawn_blocking
 //! tempo: long loop turn on worker 0: 2.002057131s running 10 task polls, after a reactor
