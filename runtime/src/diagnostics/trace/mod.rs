@@ -6,7 +6,8 @@
 //! executor tells a [`Recorder`] about its tasks (`TaskObserver`), and its loop tells the
 //! same recorder about the `block_on` future's polls and the reactor's turns
 //! (`LoopObserver`, `../observe.rs`). Off, it costs what those seams cost empty: one branch
-//! per poll, wake and turn, and no clock read.
+//! per task poll, wake and spawn, one per `block_on` poll and two per reactor turn, and no
+//! clock read.
 //!
 //! The files, in reading order:
 //!
