@@ -22,15 +22,19 @@
 //! Python, the blocking calls run *inside* the async `main`: while they sleep, the one worker
 //! thread can run nothing else — that is the trap. The second part takes the time of the
 //! slowest sleep, not the sum, because a sleeping task is only a timer in the reactor and the
-//! thread is free to run the other task (and wait for both timers in one `epoll_wait`).
+//! thread is free to run the other task, and to wait for both timers at once in
+//! `epoll_wait`.
 //!
 //! With `--trace FILE` the runtime also records every poll, reactor turn and wake
 //! ([`tempo::Builder::trace`]) and writes them to FILE when it shuts down: open it in
 //! <https://ui.perfetto.dev>, or draw it with `trace_view`. The tasks are named
 //! (`async sleep 1`, `async sleep 2`), so the timeline shows the trap — the `block_on`
 //! future holding the thread through both blocking sleeps in one poll — and the lesson: the
-//! two tasks each polled twice, with one `epoll_wait` between, blocked for one sleep's
-//! length while both timers ran. `docs/traces/sleep_gather.json` is such a trace.
+//! two tasks each polled twice, with the loop blocked in `epoll_wait` between for one
+//! sleep's length while both timers ran — in two turns, not one: a sleep longer than the
+//! timer wheel's first level (64 ms) first wakes the loop at its slot's start, to move the
+//! timers down a level, and fires them in the second (`docs/TOUR.md` draws it).
+//! `docs/traces/sleep_gather.json` is such a trace.
 //!
 //! What it prints, with the default 2 s:
 //!

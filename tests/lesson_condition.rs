@@ -8,17 +8,14 @@
 //!   after the line that closed the shelf, at a time no earlier than the close;
 //! - bad flags get a clear error and exit code 2.
 //!
-//! The shared child helpers in `tests/support/child.rs` build a fixed list of examples that
-//! does not include this one (and that file is not ours to edit), so this file has a small
-//! runner of its own. Every wait on the child has a deadline, the child is killed if the
-//! deadline passes, and its stderr is printed when a check fails.
+//! The child runs through `tests/support` (built with the other examples, killed if it
+//! misses its deadline, its stderr printed when a check fails).
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Duration;
+
+use support::child::{Ended, Options, Running};
 
 /// Longest a run may take, building aside, on a busy 2-core VM. A run takes about
 /// `(items + 1) × interval`.
@@ -123,7 +120,7 @@ fn bad_flags_are_refused_with_exit_code_2() {
         &["--frobnicate"],
     ] {
         let output = run(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = &output.stderr;
         assert_eq!(
             output.status.code(),
             Some(2),
@@ -152,8 +149,7 @@ fn the_one<'a>(events: &'a [Event], is: impl Fn(&What) -> bool, what: &str, n: u
 /// checking that it exited successfully.
 fn run_lesson(args: &[&str]) -> (Vec<Event>, String) {
     let output = run(args);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (stdout, stderr) = (&output.stdout, &output.stderr);
     assert!(
         output.status.success(),
         "condition {args:?}: {}; stderr:\n{stderr}",
@@ -208,106 +204,8 @@ fn parse(line: usize, text: &str) -> Event {
     Event { line, ms, what }
 }
 
-/// Runs the lesson to its end, within `RUN_DEADLINE`; kills it if the deadline passes.
-fn run(args: &[&str]) -> Output {
-    let mut child: Child = Command::new(lesson_path())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the condition example");
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            text
-        })
-    };
-    let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
-    let deadline = Instant::now() + RUN_DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            // The child hangs (a consumer that never wakes, say): kill it, which closes its
-            // pipes, and fail with what it printed.
-            let _ = child.kill();
-            let _ = child.wait();
-            let stdout = stdout.join().expect("the stdout reader");
-            let stderr = stderr.join().expect("the stderr reader");
-            panic!(
-                "condition {args:?} did not finish within {RUN_DEADLINE:?}; it printed:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&stdout),
-                String::from_utf8_lossy(&stderr)
-            );
-        }
-        // Polling the child's exit, not ordering events: what happened is read from its
-        // output, in the order it printed it.
-        thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("the stdout reader"),
-        stderr: stderr.join().expect("the stderr reader"),
-    }
-}
-
-/// The built example, built once per test binary with the same profile and target
-/// directory as the tests.
-fn lesson_path() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        // This binary is <target dir>[/<triple>]/<profile>/deps/<test>-<hash>.
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in <target>/<profile>/deps")
-            .to_path_buf();
-        let platform_dir = profile_dir.parent().expect("a target directory");
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args([
-                "build",
-                "--quiet",
-                "--example",
-                "condition",
-                "--manifest-path",
-            ])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(custom) => {
-                cargo.args(["--profile", custom]);
-            }
-            None => panic!("unreadable profile directory {}", profile_dir.display()),
-        }
-        let same = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
-        if !same(platform_dir, target_dir) {
-            cargo
-                .arg("--target")
-                .arg(platform_dir.file_name().expect("triple"));
-        }
-        let output = cargo.output().expect("run cargo");
-        assert!(
-            output.status.success(),
-            "building the condition example failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        profile_dir
-            .join("examples")
-            .join(format!("condition{}", std::env::consts::EXE_SUFFIX))
-    })
-    .clone()
+/// Runs the lesson to its end, within `RUN_DEADLINE`; fails (killing it) if it has not
+/// ended by then.
+fn run(args: &[&str]) -> Ended {
+    Running::start_with("condition", args, Options::default()).finish_within(RUN_DEADLINE)
 }

@@ -289,7 +289,9 @@ impl Executor {
     }
 
     /// After a poll: free a finished task — which wakes whoever awaits its `JoinHandle` —
-    /// or queue it again if it woke itself.
+    /// or queue it again if it woke itself. Inlined: it is the second half of every task's
+    /// run, split out only so that the observed path can call it inside the poll's span.
+    #[inline(always)]
     fn settle(&self, task: RawTask, ran: Ran) {
         match ran {
             Ran::Finished => {

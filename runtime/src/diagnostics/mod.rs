@@ -15,7 +15,8 @@
 //! | a timeline (asyncio has none built in)         | `TEMPO_TRACE=FILE`, [`Builder::trace`](crate::Builder::trace): Chrome trace JSON for Perfetto |
 //!
 //! Everything is off by default and then costs nothing measurable: the executor checks one
-//! `Option` per spawn, poll and wake, and the loop one per turn. Turned on, each worker
+//! `Option` per spawn, poll and wake, and the loop one per `block_on` poll and two per
+//! reactor turn. Turned on, each worker
 //! keeps a `Diagnostics` table (`tempo_executor::diag`) of its tasks and
 //! [`LoopStats`], and the runtime starts a *service thread*: a small tempo runtime of its
 //! own that runs the watchdog, the monitor console and the SIGUSR1 listener as tasks. Being

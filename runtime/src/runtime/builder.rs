@@ -125,7 +125,8 @@ impl Builder {
     ///
     /// `TEMPO_TRACE=FILE` in the environment does the same for a program that did not ask,
     /// without recompiling (this setting wins over it). Off by default; off, it costs one
-    /// branch per task poll, wake and `block_on` poll and two per turn, and no clock read —
+    /// branch per task poll, wake and spawn, one per `block_on` poll and two per reactor
+    /// turn, and no clock read —
     /// the seams debug mode also uses — and it runs beside debug mode.
     ///
     /// The file is created by [`build`](Builder::build), which fails if it cannot be, and
