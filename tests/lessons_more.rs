@@ -473,7 +473,25 @@ fn the_console_lists_the_named_tasks_of_a_running_server() {
 
     let (mut console, banner) = Console::connect(monitor);
     assert!(banner.contains("ps-finished"), "{banner}");
-    let ps = console.ask("ps");
+    // Our "ping" came back from inside the connection task's poll: until that poll ends
+    // and the task is parked on its next read, `ps` may still show it running. Ask until
+    // both are parked (bounded), as a reader at the console would look again.
+    let deadline = Instant::now() + LINE_TIMEOUT;
+    let ps = loop {
+        let ps = console.ask("ps");
+        let parked = names
+            .iter()
+            .all(|name| row(&ps, name).is_some_and(|l| l.contains("read on socket")));
+        if parked {
+            break ps;
+        }
+        server.assert_alive();
+        assert!(
+            Instant::now() < deadline,
+            "the connection tasks never showed parked on a read:\n{ps}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    };
     for name in ["ticker", "accept loop"] {
         assert!(row(&ps, name).is_some(), "no {name:?} in ps:\n{ps}");
     }
