@@ -205,6 +205,48 @@ fn diagnostics_are_off_by_default() {
     });
 }
 
+/// A task ends with nobody reading its output, and that output's `Drop` spawns a task —
+/// which the executor places in the slot the first has just left, before the first's end
+/// is announced. The dump must still list the new task alive, and the old one finished.
+#[test]
+fn a_task_spawned_as_another_retires_into_its_slot_is_listed_alive() {
+    /// An output whose drop spawns the heir.
+    struct SpawnsOnDrop;
+    impl Drop for SpawnsOnDrop {
+        fn drop(&mut self) {
+            drop(
+                tempo::task::Builder::new()
+                    .name("heir")
+                    .spawn(std::future::pending::<()>()),
+            );
+        }
+    }
+    let rt = tempo::Builder::new().diagnostics(true).build().unwrap();
+    rt.block_on(async {
+        let (tx, rx) = tempo::sync::oneshot::channel::<()>();
+        drop(
+            tempo::task::Builder::new()
+                .name("retiree")
+                .spawn(async move {
+                    let _tx = tx; // dropped as the task returns; its output is dropped just after
+                    SpawnsOnDrop
+                }),
+        );
+        let _ = rx.await;
+        // The retiree's end, its output's drop and the heir's spawn all happened in the
+        // retiree's last step on this worker, before this future could run again.
+        let dump = tempo::Handle::current().dump();
+        assert!(
+            dump.task_named("heir").is_some(),
+            "the heir is missing from the dump:\n{dump}"
+        );
+        assert!(
+            dump.finished_named("retiree").is_some(),
+            "the retiree is missing from the finished:\n{dump}"
+        );
+    });
+}
+
 #[test]
 fn the_dump_lists_named_tasks_in_their_states_with_what_they_wait_on() {
     let rt = tempo::Builder::new().diagnostics(true).build().unwrap();

@@ -142,9 +142,14 @@ struct Inner {
     tasks: Vec<Option<TaskInfo>>,
     /// The most recent finished tasks, oldest first.
     finished: VecDeque<FinishedTask>,
-    /// The poll in progress: (slot, when it started, its poll number, already reported by
+    /// The poll in progress: (task, when it started, its poll number, already reported by
     /// the watchdog).
-    current: Option<(u32, Instant, u64, bool)>,
+    current: Option<(TaskId, Instant, u64, bool)>,
+    /// A task whose slot was given to a new task before its `Finished` was announced: the
+    /// executor frees a finished task's slot, then retires it — which may run user code (its
+    /// unread output's `Drop`, its awaiter's waker) that spawns into that very slot — and
+    /// only then announces the end. Kept here until that announcement.
+    retiring: Option<TaskInfo>,
     /// Counters.
     counters: Counters,
 }
@@ -191,7 +196,10 @@ impl Diagnostics {
         if inner.tasks.len() <= slot {
             inner.tasks.resize(slot + 1, None);
         }
-        inner.tasks[slot] = Some(info);
+        if let Some(previous) = inner.tasks[slot].replace(info) {
+            // Its slot was reused before its end was announced (see `retiring`).
+            inner.retiring = Some(previous);
+        }
         inner.counters.spawned += 1;
     }
 
@@ -223,7 +231,7 @@ impl Diagnostics {
             }
             None => 0,
         };
-        inner.current = Some((id.slot, started, poll, false));
+        inner.current = Some((id, started, poll, false));
     }
 
     /// A poll ended. Logs it if it was slow (after releasing the lock).
@@ -264,12 +272,14 @@ impl Diagnostics {
     /// A task finished: move it to the ring.
     fn on_finish(&self, id: TaskId, outcome: &Outcome) {
         let mut inner = self.lock();
-        let Some(mut info) = inner.tasks.get_mut(id.slot as usize).and_then(Option::take) else {
+        let in_slot = inner
+            .tasks
+            .get_mut(id.slot as usize)
+            .and_then(|slot| slot.take_if(|info| info.id == id));
+        let Some(mut info) = in_slot.or_else(|| inner.retiring.take_if(|info| info.id == id))
+        else {
             return;
         };
-        if info.id != id {
-            return;
-        }
         info.state = TaskState::Idle;
         let outcome = match outcome {
             Outcome::Cancelled(None) => Outcome::Cancelled(info.cancel_cause.clone()),
@@ -307,13 +317,13 @@ impl Diagnostics {
 
     /// The poll running now, if it has run for at least `at_least`.
     pub fn running_poll(&self, at_least: Duration) -> Option<RunningPoll> {
-        let inner = self.lock();
-        let (slot, started, poll, _) = inner.current?;
+        let mut inner = self.lock();
+        let (id, started, poll, _) = inner.current?;
         let running_for = started.elapsed();
         if running_for < at_least {
             return None;
         }
-        let task = inner.tasks.get(slot as usize)?.clone()?;
+        let task = task_mut(&mut inner, id)?.clone();
         Some(RunningPoll {
             task,
             poll,
@@ -326,13 +336,13 @@ impl Diagnostics {
     pub fn take_stuck_poll(&self) -> Option<RunningPoll> {
         let threshold = self.slow_poll?;
         let mut inner = self.lock();
-        let (slot, started, poll, reported) = inner.current?;
+        let (id, started, poll, reported) = inner.current?;
         let running_for = started.elapsed();
         if reported || running_for < threshold {
             return None;
         }
-        inner.current = Some((slot, started, poll, true));
-        let task = inner.tasks.get(slot as usize)?.clone()?;
+        inner.current = Some((id, started, poll, true));
+        let task = task_mut(&mut inner, id)?.clone();
         Some(RunningPoll {
             task,
             poll,
@@ -387,12 +397,17 @@ pub fn decode(waker: &Waker) -> Option<(usize, TaskId)> {
     (r.task.slot != MAIN_SLOT).then_some((r.worker, r.task))
 }
 
+/// The task `id`, live in its slot or retiring (see `Inner::retiring`).
 fn task_mut(inner: &mut Inner, id: TaskId) -> Option<&mut TaskInfo> {
-    inner
+    let in_slot = inner
         .tasks
         .get_mut(id.slot as usize)
         .and_then(Option::as_mut)
-        .filter(|info| info.id == id)
+        .filter(|info| info.id == id);
+    match in_slot {
+        Some(info) => Some(info),
+        None => inner.retiring.as_mut().filter(|info| info.id == id),
+    }
 }
 
 impl fmt::Debug for Diagnostics {

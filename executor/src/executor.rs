@@ -355,11 +355,13 @@ enum Ran {
 /// `poll`, announced to `observer`: the poll's start and end, and the task's outcome if it
 /// finished. Kept out of `Executor::run` so that the unwatched path reads as if nobody
 /// watched.
-#[inline(never)]
 ///
 /// `settle` runs inside the poll's span, before `PollEnded`: a finished task's end wakes
 /// whoever awaits its handle, and an observer must see that wake as this task's doing, not
-/// as one from nowhere. The outcome is read first, since settling may free the task.
+/// as one from nowhere. The outcome is read first, since settling may free the task — and
+/// its slot, which code run while it retires may spawn into before `Finished` is announced
+/// (the diagnostics table keeps such a task aside until then: `diag.rs`, `retiring`).
+#[inline(never)]
 fn observed(
     observer: &dyn TaskObserver,
     task: RawTask,
@@ -369,7 +371,8 @@ fn observed(
     let id = task.id();
     observer.on_event(id, TaskEvent::PollStarted);
     let ran = poll();
-    // SAFETY: the stage is Finished and we are the owner (rule 3).
+    // SAFETY: rules 3 and 4: we are the owner and the stage is Finished; rule 2: the
+    // allocation is alive, as the slab's reference is given up only by `settle`, below.
     let outcome = (ran == Ran::Finished).then(|| unsafe { task.outcome() });
     settle(ran);
     observer.on_event(
