@@ -93,18 +93,20 @@
 //! warning once its poll returns, and the loop turn that poll held up:
 //!
 //! ```text
-//! tempo watchdog: worker 0 is blocked now: task 1.2 spawned at examples/crawler.rs:304:15
+//! tempo watchdog: worker 0 is blocked now: task 1.2 spawned at examples/crawler.rs:306:15
 //!   has been running for 121.510287ms in its poll #1, and no other task, socket or timer on
 //!   that worker can make progress until it returns
-//! tempo: slow poll: task 1.2 spawned at examples/crawler.rs:304:15 ran for 2.00033782s in
+//! tempo: slow poll: task 1.2 spawned at examples/crawler.rs:306:15 ran for 2.00033782s in
 //!   its poll #1 on worker 0, blocking every other task on that worker; move blocking work
 //!   to spawn_blocking
 //! tempo: long loop turn on worker 0: 2.002057131s running 10 task polls, after a reactor
 //!   turn that delivered 1 I/O events and fired 0 timers; I/O and timers waited all that time
 //! ```
 //!
-//! The location is the `group.spawn` in `crawl_pages`; a `TaskGroup` child has no name
-//! (its `spawn` takes none, where asyncio's `tg.create_task(coro, name=...)` does). And
+//! The location is the `group.spawn` in `crawl_pages`: the page tasks are spawned without
+//! a name, so debug mode names them by where they were spawned
+//! (`TaskGroup::spawn_named`, asyncio's `tg.create_task(coro, name=...)`, would give each
+//! its path as a name; the location is what points at the line to fix). And
 //! what `py-spy dump` is for in the seed — confirming that the loop never stalls — a task
 //! here measures: it sleeps 10 ms at a time and records how late it wakes. The summary's
 //! `loop stall` is the worst: 2 s with `--block` (1 993 ms in the run above), a few
@@ -756,7 +758,7 @@ impl Summary {
         );
         if self.over_max > 0 {
             println!(
-                "  not followed    {:>6}  links to unfetched pages, past --max-pages {}",
+                "  not followed    {:>6}  links (repeats counted) to pages past --max-pages {}",
                 self.over_max,
                 self.links + 1
             );

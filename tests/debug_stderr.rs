@@ -107,7 +107,8 @@ fn an_unread_panic_is_reported_on_stderr_without_a_logger() {
 
 /// With a logger installed, debug mode's warnings are its records, and its filters decide:
 /// a program whose logger shows only errors has chosen not to see warnings, so none reach
-/// stderr behind its back.
+/// stderr behind its back. (The next test shows the same program's warnings do come,
+/// through a logger that shows them.)
 #[test]
 fn a_logger_that_filters_warnings_is_obeyed() {
     if std::env::var_os(CHILD).is_some() {
@@ -122,14 +123,34 @@ fn a_logger_that_filters_warnings_is_obeyed() {
     );
 }
 
-/// A logger that shows errors only, on stderr, marked so a test can tell its lines.
-struct ErrorsOnly;
+/// With a logger that shows warnings, debug mode's warnings arrive through it — marked by
+/// the logger — and never also as bare stderr lines.
+#[test]
+fn a_logger_that_shows_warnings_carries_them() {
+    if std::env::var_os(CHILD).is_some() {
+        log::set_logger(&WARNINGS_TOO).expect("the only logger of this child");
+        log::set_max_level(log::LevelFilter::Warn);
+        return block_the_loop_once();
+    }
+    let stderr = child_stderr("a_logger_that_shows_warnings_carries_them", Some("1"));
+    let slow: Vec<&str> = stderr.lines().filter(|l| l.contains("slow poll")).collect();
+    assert!(!slow.is_empty(), "no slow-poll warning at all:\n{stderr}");
+    assert!(
+        slow.iter().all(|l| l.starts_with("[logger] ")),
+        "a warning bypassed the logger:\n{stderr}"
+    );
+}
 
-static ERRORS_ONLY: ErrorsOnly = ErrorsOnly;
+/// A logger that shows records up to its level, on stderr, marked so a test can tell its
+/// lines from bare ones.
+struct Marked(log::Level);
 
-impl log::Log for ErrorsOnly {
+static ERRORS_ONLY: Marked = Marked(log::Level::Error);
+static WARNINGS_TOO: Marked = Marked(log::Level::Warn);
+
+impl log::Log for Marked {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Error
+        metadata.level() <= self.0
     }
 
     fn log(&self, record: &log::Record<'_>) {

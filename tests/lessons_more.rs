@@ -475,13 +475,15 @@ fn the_console_lists_the_named_tasks_of_a_running_server() {
     assert!(banner.contains("ps-finished"), "{banner}");
     // Our "ping" came back from inside the connection task's poll: until that poll ends
     // and the task is parked on its next read, `ps` may still show it running. Ask until
-    // both are parked (bounded), as a reader at the console would look again.
+    // all are parked (bounded), as a reader at the console would look again.
     let deadline = Instant::now() + LINE_TIMEOUT;
     let ps = loop {
         let ps = console.ask("ps");
+        // The ticker too: once a second it is polled, and a `ps` then sees it running.
         let parked = names
             .iter()
-            .all(|name| row(&ps, name).is_some_and(|l| l.contains("read on socket")));
+            .all(|name| row(&ps, name).is_some_and(|l| l.contains("read on socket")))
+            && row(&ps, "ticker").is_some_and(|l| l.contains("timer"));
         if parked {
             break ps;
         }

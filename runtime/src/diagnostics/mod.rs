@@ -7,7 +7,7 @@
 //! | asyncio / Python tool                          | tempo                                      |
 //! |------------------------------------------------|--------------------------------------------|
 //! | `PYTHONASYNCIODEBUG=1`, `slow_callback_duration` | `TEMPO_DEBUG=1`, [`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold) |
-//! | "Executing `<Task>` took 2.0 seconds"          | `slow poll` warning naming the task, after the poll |
+//! | "Executing `<Task>` took 2.0 seconds"          | `slow poll` warning naming the task, after the poll (through `log`, or on stderr with no logger installed) |
 //! | —                                              | the watchdog: a warning *while* a poll is still stuck |
 //! | "Task exception was never retrieved"           | an error report (log, else stderr) for a panic nobody read |
 //! | `py-spy dump`, aiomonitor `ps`                 | [`Handle::dump`](crate::Handle::dump), SIGUSR1, the monitor's `ps` |

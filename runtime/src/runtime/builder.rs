@@ -64,7 +64,8 @@ impl Builder {
     /// timer-lateness histogram — what [`Handle::dump`](crate::Handle::dump) and the monitor
     /// console show. Off by default; then they cost nothing measurable. `TEMPO_DEBUG=1` in
     /// the environment turns them on with a 100 ms slow-poll threshold, without
-    /// recompiling.
+    /// recompiling; its warnings go through `log` if the program installed a logger, and
+    /// are printed on stderr if it did not (see [`slow_poll_threshold`](Builder::slow_poll_threshold)).
     pub fn diagnostics(&mut self, on: bool) -> &mut Builder {
         self.config.diag.enabled = on;
         self
@@ -74,6 +75,11 @@ impl Builder {
     /// longer than `threshold`, naming the task; log a warning for a run phase that takes
     /// longer as a whole (many short polls adding up); and start a watchdog that reports a
     /// worker stuck in one poll *while* it is stuck. Turns diagnostics on.
+    ///
+    /// Debug mode speaks without setup: the warnings are `log` records if the program
+    /// installed a logger (whose filters then decide what shows), and lines on stderr if it
+    /// installed none — as asyncio's debug mode falls back to `logging`'s last-resort
+    /// handler.
     #[doc(alias = "slow_callback_duration")]
     pub fn slow_poll_threshold(&mut self, threshold: Duration) -> &mut Builder {
         self.config.diag.enabled = true;

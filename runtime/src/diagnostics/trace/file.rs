@@ -34,7 +34,9 @@ pub const DEFAULT_TRACE_MAX_EVENTS: usize = 1_000_000;
 static CLAIMED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// `path`, or the first of `path.2`, `path.3`, … that no other runtime of this process has
-/// claimed; claimed now, for the life of the process.
+/// claimed; claimed now, for the life of the process — so that runtimes run one after
+/// another keep their traces too (a program that builds a thousand traced runtimes holds a
+/// thousand small paths).
 fn claim(path: &Path) -> PathBuf {
     let key = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let mut claimed = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
@@ -56,6 +58,13 @@ fn claim(path: &Path) -> PathBuf {
     }
     claimed.push(key(&chosen));
     chosen
+}
+
+/// Gives back a claim whose file could not be created.
+fn unclaim(path: &Path) {
+    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut claimed = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
+    claimed.retain(|p| *p != key);
 }
 
 /// The name of a reactor turn: the system call it waits in.
@@ -98,6 +107,7 @@ impl TraceFile {
     pub(crate) fn create(path: &Path, max_events: usize) -> io::Result<Arc<TraceFile>> {
         let path = &claim(path);
         let file = File::create(path).map_err(|e| {
+            unclaim(path);
             io::Error::new(
                 e.kind(),
                 format!("tempo: trace file {}: {e}", path.display()),
