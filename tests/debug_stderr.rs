@@ -7,8 +7,11 @@
 //! (this same binary, re-run on the one test with [`CHILD`] set), so that the child's stderr
 //! can be read whole and nothing else in the process can have installed one.
 
-use std::process::Command;
+mod support;
+
 use std::time::Duration;
+
+use support::child::{Options, Running, this_test};
 
 /// Set in the child run: do the work instead of starting a child.
 const CHILD: &str = "TEMPO_TEST_DEBUG_STDERR_CHILD";
@@ -16,22 +19,23 @@ const CHILD: &str = "TEMPO_TEST_DEBUG_STDERR_CHILD";
 /// Re-run this binary on the test `name` alone, with `TEMPO_DEBUG` set to `debug` (or unset),
 /// and return the child's stderr. Panics if the child failed.
 fn child_stderr(name: &str, debug: Option<&str>) -> String {
-    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
-    command
-        .args([name, "--exact", "--test-threads=1", "--nocapture"])
-        .env(CHILD, "1");
+    let mut command = this_test(name);
+    command.env(CHILD, "1");
     match debug {
         Some(value) => command.env("TEMPO_DEBUG", value),
         None => command.env_remove("TEMPO_DEBUG"),
     };
-    let output = command.output().expect("re-run the test binary");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    // A child that hangs fails the test at this deadline (and is killed) instead of
+    // hanging it.
+    let ended =
+        Running::spawn(name, command, Options::default()).finish_within(Duration::from_secs(60));
     assert!(
-        output.status.success(),
-        "{name}, run as a child, failed:\n{}{stderr}",
-        String::from_utf8_lossy(&output.stdout)
+        ended.status.success(),
+        "{name}, run as a child, failed:\n{}{}",
+        ended.stdout,
+        ended.stderr
     );
-    stderr
+    ended.stderr
 }
 
 /// The program: a task that blocks its worker for 150 ms in one poll — longer than debug

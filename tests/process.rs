@@ -16,6 +16,8 @@
 
 mod common;
 
+mod support;
+
 use std::future::{Future, poll_fn};
 use std::io;
 use std::os::unix::process::ExitStatusExt;
@@ -25,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use support::child::{Options, Running, this_test};
 use tempo::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use tempo::time::sleep;
 
@@ -88,16 +91,12 @@ fn until_zombie(pid: u32) {
 /// Re-run this test binary on the one test `name` alone, with [`ALONE`] set, and fail if
 /// it fails.
 fn alone(name: &str) {
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([name, "--exact", "--test-threads=1", "--nocapture"])
-        .env(ALONE, "1")
-        .output()
-        .expect("re-run the test binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut command = this_test(name);
+    command.env(ALONE, "1");
+    // A run that hangs fails here, killed at the deadline, instead of hanging the test.
+    let output =
+        Running::spawn(name, command, Options::default()).finish_within(Duration::from_secs(120));
+    let text = format!("{}{}", output.stdout, output.stderr);
     assert!(
         output.status.success(),
         "{name}, run alone, failed:\n{text}"
