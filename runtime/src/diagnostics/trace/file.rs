@@ -38,11 +38,10 @@ static CLAIMED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// another keep their traces too (a program that builds a thousand traced runtimes holds a
 /// thousand small paths).
 fn claim(path: &Path) -> PathBuf {
-    let key = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let mut claimed = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
     let mut chosen = path.to_path_buf();
     let mut n = 1;
-    while claimed.contains(&key(&chosen)) {
+    while claimed.contains(&claim_key(&chosen)) {
         n += 1;
         let mut name = path.as_os_str().to_owned();
         name.push(format!(".{n}"));
@@ -56,13 +55,18 @@ fn claim(path: &Path) -> PathBuf {
             chosen.display()
         ));
     }
-    claimed.push(key(&chosen));
+    claimed.push(claim_key(&chosen));
     chosen
+}
+
+/// How a claim is recorded: the absolute path, so `t.json` and `./t.json` are one file.
+fn claim_key(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Gives back a claim whose file could not be created.
 fn unclaim(path: &Path) {
-    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let key = claim_key(path);
     let mut claimed = CLAIMED.lock().unwrap_or_else(|p| p.into_inner());
     claimed.retain(|p| *p != key);
 }
